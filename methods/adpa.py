@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from .base import ADVANTAGES, STUDENT_SAMPLES, LossConfig, Method, halves, shifted_forward
+from .losses import expected_advantage, nll_loss
+
+
+class ADPA(Method):
+    """The student's own samples take the "rejected" slot; preference labels are not used."""
+
+    name = "adpa"
+    description = "Advantage-guided distillation: NLL on chosen + expected teacher advantage on student samples."
+    data = "preference"
+    needs = frozenset({STUDENT_SAMPLES, ADVANTAGES})
+    init = "sft"
+    sample_generator = "sft"
+
+    def compute_loss(self, model, batch, cfg: LossConfig):
+        out = shifted_forward(model, batch)
+        logits_c, logits_s = halves(out["logits"])
+        labels_c, labels_s = halves(out["labels"])
+        _, ids_s = halves(out["topk_ids"])
+        _, adv_s = halves(out["topk_values"])
+        nll = nll_loss(logits_c, labels_c)
+        expected = expected_advantage(logits_s, labels_s, ids_s, adv_s, cfg.clip_range).mean()
+        loss = cfg.sft_weight * nll - cfg.adpa_weight * expected
+        return loss, {"loss/nll": nll.item(), "loss/adpa": -expected.item(), "adpa/expected_advantage": expected.item()}
+
+
+class ADPAPlus(ADPA):
+    name = "adpa_plus"
+    description = "ADPA started from, and sampled by, the DCKD student."
+    init = "dckd"
+    sample_generator = "dckd"

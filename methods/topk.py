@@ -1,0 +1,197 @@
+"""Teacher top-K store and the precomputes that fill it.
+
+One store holds, for every example of one (model, dataset, side), one entry per response token:
+the teacher's top-K token ids (sorted by probability, highest first), their values (probabilities
+for a teacher store, advantages for an advantage store) and the tail mass 1 - sum(top-K).
+It is a single safetensors file of flat arrays plus offsets: compact, memory-mappable, no pickle.
+Writes go to a temporary file that is renamed into place, so a reader never sees half a store.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from .batching import pad_sequences
+from .losses import response_mask, sequence_logps
+
+DEFAULT_K = 50
+ADVANTAGE_FLOOR = 1e-7  # probabilities are clipped below at this before taking logs, as in the released code
+REF_FLOOR_CHOICES = ("ref_min", "dpo_min", "exact")
+
+
+@dataclass
+class TopKStore:
+    """Per-example views into flat arrays; ``tokens`` are the response tokens the teacher was fed."""
+
+    ids: torch.Tensor  # [total, K] int32
+    values: torch.Tensor  # [total, K] float32
+    tail: torch.Tensor  # [total] float32
+    tokens: torch.Tensor  # [total] int32
+    offsets: torch.Tensor  # [n + 1] int64
+    metadata: dict
+
+    def __len__(self) -> int:
+        return self.offsets.numel() - 1
+
+    @property
+    def k(self) -> int:
+        return self.ids.shape[1]
+
+    def entry(self, i: int) -> dict:
+        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
+        return {"topk_ids": self.ids[a:b], "topk_values": self.values[a:b], "topk_tail": self.tail[a:b], "tokens": self.tokens[a:b]}
+
+    @classmethod
+    def from_entries(cls, entries: Sequence[dict], metadata: dict | None = None) -> "TopKStore":
+        lengths = [int(e["topk_ids"].shape[0]) for e in entries]
+        offsets = torch.zeros(len(entries) + 1, dtype=torch.int64)
+        offsets[1:] = torch.cumsum(torch.tensor(lengths, dtype=torch.int64), 0)
+        cat = lambda key, dtype: torch.cat([torch.as_tensor(e[key]).to(dtype) for e in entries]) if entries else torch.zeros(0, dtype=dtype)
+        ids = cat("topk_ids", torch.int32)
+        return cls(
+            ids=ids.reshape(-1, ids.shape[-1]) if ids.numel() else torch.zeros((0, DEFAULT_K), dtype=torch.int32),
+            values=cat("topk_values", torch.float32).reshape(ids.shape) if ids.numel() else torch.zeros((0, DEFAULT_K)),
+            tail=cat("topk_tail", torch.float32),
+            tokens=cat("tokens", torch.int32),
+            offsets=offsets,
+            metadata=dict(metadata or {}),
+        )
+
+    def save(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        tensors = {"ids": self.ids.contiguous(), "values": self.values.contiguous(), "tail": self.tail.contiguous(),
+                   "tokens": self.tokens.contiguous(), "offsets": self.offsets.contiguous()}
+        save_file(tensors, str(tmp), metadata={"meta": json.dumps(self.metadata, sort_keys=True)})
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "TopKStore":
+        with safe_open(str(path), framework="pt") as f:
+            meta = json.loads((f.metadata() or {}).get("meta", "{}"))
+            t = {name: f.get_tensor(name) for name in ("ids", "values", "tail", "tokens", "offsets")}
+        return cls(metadata=meta, **t)
+
+
+def batches_by_length(examples: Sequence[dict], max_tokens: int) -> list[list[int]]:
+    """Index batches of similar length (longest first) holding at most ``max_tokens`` padded tokens."""
+    order = sorted(range(len(examples)), key=lambda i: -(len(examples[i]["prompt_ids"]) + len(examples[i]["response_ids"])))
+    batches, current, width = [], [], 0
+    for i in order:
+        n = len(examples[i]["prompt_ids"]) + len(examples[i]["response_ids"])
+        if current and max(width, n) * (len(current) + 1) > max_tokens:
+            batches.append(current)
+            current, width = [], 0
+        current.append(i)
+        width = max(width, n)
+    if current:
+        batches.append(current)
+    return batches
+
+
+@torch.no_grad()
+def _response_logits(model, examples: Sequence[dict], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Shifted logits and labels of a batch of {prompt_ids, response_ids}."""
+    batch = pad_sequences([e["prompt_ids"] for e in examples], [e["response_ids"] for e in examples], pad_id)
+    device = next(model.parameters()).device
+    logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
+    return logits[:, :-1].float(), batch["labels"][:, 1:].to(device)
+
+
+def _per_example(mask: torch.Tensor, *tensors: torch.Tensor):
+    for row in range(mask.shape[0]):
+        keep = mask[row]
+        yield tuple(t[row][keep].cpu() for t in tensors)
+
+
+def precompute_teacher_topk(
+    model, examples: Sequence[dict], pad_id: int, k: int = DEFAULT_K, max_tokens: int = 4096,
+    progress: Callable[[int], None] | None = None, metadata: dict | None = None,
+) -> TopKStore:
+    """Teacher-forced top-K distributions on every response token of ``examples``."""
+    model.eval()
+    entries: list[dict | None] = [None] * len(examples)
+    for idx in batches_by_length(examples, max_tokens):
+        logits, labels = _response_logits(model, [examples[i] for i in idx], pad_id)
+        top_logits, top_ids = logits.topk(k, dim=-1)
+        probs = (top_logits - torch.logsumexp(logits, -1, keepdim=True)).exp()
+        tail = (1.0 - probs.sum(-1)).clamp(min=0.0)
+        mask = response_mask(labels)
+        for i, (ids, p, t, tok) in zip(idx, _per_example(mask, top_ids, probs, tail, labels)):
+            entries[i] = {"topk_ids": ids, "topk_values": p, "topk_tail": t, "tokens": tok}
+        if progress:
+            progress(int(mask.sum()))
+    return TopKStore.from_entries(entries, {"kind": "teacher_topk", "k": k, **(metadata or {})})
+
+
+def advantages_from_logits(dpo_logits: torch.Tensor, ref_logits: torch.Tensor, k: int, ref_floor: str = "ref_min"):
+    """A(a) = log p_dpo(a) - log p_ref(a) over the DPO teacher's top-K tokens a, sorted by A descending.
+
+    ``ref_floor`` decides p_ref for a token outside the reference model's own top-K:
+    ``ref_min`` floors it at the reference's smallest top-K probability (this project's default),
+    ``dpo_min`` at the DPO teacher's smallest top-K probability (the released code), and ``exact``
+    uses the reference's true probability. Probabilities are clipped below at 1e-7 in every case.
+    """
+    if ref_floor not in REF_FLOOR_CHOICES:
+        raise ValueError(f"ref_floor must be one of {REF_FLOOR_CHOICES}, got {ref_floor!r}")
+    dpo_logp = dpo_logits.float().log_softmax(-1)
+    ref_logp = ref_logits.float().log_softmax(-1)
+    top_dpo, ids = dpo_logp.topk(k, dim=-1)
+    ref_at_ids = ref_logp.gather(-1, ids)
+    if ref_floor != "exact":
+        ref_top, ref_ids = ref_logp.topk(k, dim=-1)
+        in_ref_topk = (ids.unsqueeze(-1) == ref_ids.unsqueeze(-2)).any(-1)
+        floor_source = ref_top if ref_floor == "ref_min" else top_dpo
+        floor = floor_source.min(-1, keepdim=True).values.exp().clamp(min=ADVANTAGE_FLOOR).log()
+        ref_at_ids = torch.where(in_ref_topk, ref_at_ids, floor.expand_as(ref_at_ids))
+    log_clip = torch.log(torch.tensor(ADVANTAGE_FLOOR))
+    adv = top_dpo.clamp(min=log_clip) - ref_at_ids.clamp(min=log_clip)
+    adv, order = adv.sort(-1, descending=True)
+    return ids.gather(-1, order), adv
+
+
+@torch.no_grad()
+def precompute_advantages(
+    dpo_model, ref_model, examples: Sequence[dict], pad_id: int, k: int = DEFAULT_K, ref_floor: str = "ref_min",
+    max_tokens: int = 4096, progress: Callable[[int], None] | None = None, metadata: dict | None = None,
+) -> TopKStore:
+    """Per-token advantages of the DPO teacher over the reference model on ``examples``' responses."""
+    dpo_model.eval()
+    ref_model.eval()
+    entries: list[dict | None] = [None] * len(examples)
+    for idx in batches_by_length(examples, max_tokens):
+        batch = [examples[i] for i in idx]
+        dpo_logits, labels = _response_logits(dpo_model, batch, pad_id)
+        ref_logits, _ = _response_logits(ref_model, batch, pad_id)
+        ids, adv = advantages_from_logits(dpo_logits, ref_logits.to(dpo_logits.device), k, ref_floor)
+        mask = response_mask(labels)
+        tail = torch.zeros(mask.shape, dtype=torch.float32, device=mask.device)
+        for i, (ids_i, adv_i, t, tok) in zip(idx, _per_example(mask, ids, adv, tail, labels)):
+            entries[i] = {"topk_ids": ids_i, "topk_values": adv_i, "topk_tail": t, "tokens": tok}
+        if progress:
+            progress(int(mask.sum()))
+    return TopKStore.from_entries(entries, {"kind": "advantages", "k": k, "ref_floor": ref_floor, **(metadata or {})})
+
+
+@torch.no_grad()
+def precompute_sequence_logps(
+    model, examples: Sequence[dict], pad_id: int, max_tokens: int = 4096, progress: Callable[[int], None] | None = None
+) -> list[float]:
+    """Summed response log-probabilities (e.g. of a frozen DPO reference) for every example."""
+    model.eval()
+    out: list[float] = [0.0] * len(examples)
+    for idx in batches_by_length(examples, max_tokens):
+        logits, labels = _response_logits(model, [examples[i] for i in idx], pad_id)
+        for i, value in zip(idx, sequence_logps(logits, labels).tolist()):
+            out[i] = value
+        if progress:
+            progress(int(response_mask(labels).sum()))
+    return out
