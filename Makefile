@@ -36,5 +36,24 @@ test: setup browser
 test-fast: setup browser
 	$(BIN)/python -m pytest -q -m "not slow"
 
+PROFILE ?= embedded
+SEEDS ?= 1
+
+# The paper's main table for PROFILE (embedded: offline CPU; paper: GPUs), Fig. 5 sweeps and the HTML report.
+reproduce-table2: setup
+	$(BIN)/bench reproduce --profile $(PROFILE) --seeds $(SEEDS) --out reports --name table2
+
+# Only the hyperparameter study's figures, rendered from the runs a reproduce-table2 left in runs/.
+figure5: setup
+	$(BIN)/bench report runs/$(PROFILE)/*/results.json --out reports --name table2
+
+# A quicker demo: one ADPA+ run of the embedded student, cached stages reused.
+demo: setup
+	$(BIN)/bench run --method adpa_plus --model smollm2-8l
+
+# Speed and memory of our training steps, teacher precompute and generation, side by side with TRL and the machine.
+perf: setup
+	$(BIN)/bench perf --json reports/perf.json
+
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

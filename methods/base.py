@@ -5,12 +5,14 @@ student checkpoint it starts from, and computes its loss from a model and a coll
 """
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict, dataclass, fields
 from typing import ClassVar
 
 import torch
 
 from .batching import PairCollator, SFTCollator
+from .losses import IGNORE_INDEX
 
 # What a method may ask the pipeline to provide.
 REF_LOGPS = "ref_logps"  # summed log-probs of chosen/rejected under a frozen reference model
@@ -75,13 +77,38 @@ class Method:
         raise NotImplementedError
 
 
+def response_columns(labels: torch.Tensor) -> tuple[int, int]:
+    """The span [a, b) of (shifted) label columns that holds any response token in the batch."""
+    cols = (labels != IGNORE_INDEX).any(0).nonzero()
+    if cols.numel() == 0:
+        return 0, labels.shape[1]
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def accepts_logits_to_keep(model) -> bool:
+    return "logits_to_keep" in inspect.signature(model.forward).parameters
+
+
 def shifted_forward(model, batch: dict) -> dict:
-    """Run the model; return logits, labels and teacher tensors shifted so index t predicts token t+1."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-    out = {"logits": logits[:, :-1], "labels": batch["labels"][:, 1:]}
+    """Run the model; return logits, labels and teacher tensors shifted so index t predicts token t+1.
+
+    Only the columns that hold a response token somewhere in the batch are kept, and where the model
+    supports ``logits_to_keep`` the LM head is run on those columns only: prompt-only columns never
+    contribute to a loss, and the [rows, columns, vocab] logits (and their gradient) dominate a small
+    model's step time and memory.
+    """
+    labels = batch["labels"][:, 1:]
+    a, b = response_columns(labels)
+    kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+    if accepts_logits_to_keep(model):
+        kwargs["logits_to_keep"] = torch.arange(a, b, device=batch["input_ids"].device)
+        logits = model(**kwargs).logits
+    else:
+        logits = model(**kwargs).logits[:, a:b]
+    out = {"logits": logits, "labels": labels[:, a:b]}
     for key in ("topk_ids", "topk_values", "topk_tail"):
         if key in batch:
-            out[key] = batch[key][:, 1:]
+            out[key] = batch[key][:, 1:][:, a:b]
     return out
 
 

@@ -18,6 +18,7 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from .base import accepts_logits_to_keep, response_columns
 from .batching import pad_sequences
 from .losses import response_mask, sequence_logps
 
@@ -102,8 +103,15 @@ def _response_logits(model, examples: Sequence[dict], pad_id: int) -> tuple[torc
     """Shifted logits and labels of a batch of {prompt_ids, response_ids}."""
     batch = pad_sequences([e["prompt_ids"] for e in examples], [e["response_ids"] for e in examples], pad_id)
     device = next(model.parameters()).device
-    logits = model(input_ids=batch["input_ids"].to(device), attention_mask=batch["attention_mask"].to(device)).logits
-    return logits[:, :-1].float(), batch["labels"][:, 1:].to(device)
+    # Only the columns holding a response token are projected through the LM head (see shifted_forward).
+    labels = batch["labels"][:, 1:]
+    a, b = response_columns(labels)
+    kwargs = {"input_ids": batch["input_ids"].to(device), "attention_mask": batch["attention_mask"].to(device)}
+    if accepts_logits_to_keep(model):
+        logits = model(**kwargs, logits_to_keep=torch.arange(a, b, device=device)).logits
+    else:
+        logits = model(**kwargs).logits[:, a:b]
+    return logits.float(), labels[:, a:b].to(device)
 
 
 def _per_example(mask: torch.Tensor, *tensors: torch.Tensor):

@@ -62,7 +62,7 @@ def training_arguments(output_dir: str, *, learning_rate: float, epochs: float =
         output_dir=output_dir, learning_rate=learning_rate, num_train_epochs=epochs, max_steps=max_steps,
         per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed,
         warmup_steps=float(warmup_ratio), lr_scheduler_type=scheduler, logging_steps=logging_steps, bf16=bf16,
-        gradient_checkpointing=False, remove_unused_columns=False, report_to=[], save_strategy="no",
+        remove_unused_columns=False, report_to=[], save_strategy="no",
         optim="adamw_torch", dataloader_num_workers=0, disable_tqdm=True, **extra,
     )
 

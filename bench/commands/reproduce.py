@@ -1,0 +1,83 @@
+"""`bench reproduce`: the paper's main table (Table 2) and its hyperparameter study (Fig. 5) for one profile.
+
+For every student of the profile and every seed it runs all five methods plus the teacher rows through
+`bench run` (so every stage is cached and shared), then the figure-5 sweeps (DCKD's alpha, ADPA's gamma; each
+grid point is one more training stage on top of the cached ones), and renders everything with `bench report`.
+
+    bench reproduce                          # embedded profile, one seed
+    bench reproduce --profile paper --seeds 3
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Each sweep: (method, hyperparameter name in the report, recipe fields it sets).
+SWEEPS = {
+    "alpha": ("dckd", ("stages.dckd.loss.chosen_distill_weight", "stages.dckd.loss.rejected_distill_weight")),
+    "gamma": ("adpa", ("stages.adpa.loss.adpa_weight",)),
+}
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="run the Table-2 grid and the Fig.-5 sweeps for a profile, then render reports",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="embedded", help="recipe: embedded (default), paper, test, or a recipe .yaml")
+    p.add_argument("--seeds", type=int, default=1, help="number of seeds (recipe seed, seed+1, ...); 3 gives mean ± std")
+    p.add_argument("--students", help="comma-separated students (default: the recipe's students, else its student)")
+    p.add_argument("--runs-dir", default="runs", help="where each run's directory goes (default: runs/)")
+    p.add_argument("--out", default="reports", help="report directory (default: reports/)")
+    p.add_argument("--name", default="table2", help="report file stem (default: table2)")
+    p.add_argument("--data-dir", help="local data directory (default: $BENCH_DATA_DIR)")
+    p.add_argument("--no-figure5", action="store_true", help="skip the hyperparameter sweeps")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override passed to every run")
+    p.set_defaults(func=run)
+
+
+def _bench(args: list[str]) -> None:
+    """One `bench` invocation in its own process: a crash or a leak in one run cannot take the grid down."""
+    command = [sys.executable, "-m", "bench.cli", *args]
+    print("$ bench " + " ".join(args), file=sys.stderr, flush=True)
+    completed = subprocess.run(command)
+    if completed.returncode != 0:
+        raise SystemExit(f"bench reproduce: `bench {' '.join(args)}` failed with exit code {completed.returncode}")
+
+
+def _grid(recipe: dict, name: str) -> list[float]:
+    return [float(v) for v in (recipe.get("figure5") or {}).get(name, [])]
+
+
+def run(args) -> int:
+    from bench.recipe import load_recipe
+
+    recipe = load_recipe(args.profile, args.set)
+    students = args.students.split(",") if args.students else (list(recipe.get("students") or {}) or [recipe["student"]])
+    seeds = [int(recipe["seed"]) + i for i in range(args.seeds)]
+    common = ["--profile", args.profile] + [x for s in args.set for x in ("--set", s)]
+    if args.data_dir:
+        common += ["--data-dir", args.data_dir]
+    runs_root = Path(args.runs_dir) / Path(args.profile).stem
+    results: list[str] = []
+    start = time.monotonic()
+    for student in students:
+        slug = student.replace("/", "_")
+        for seed in seeds:
+            run_dir = runs_root / f"{slug}-s{seed}"
+            _bench(["run", "--method", "all", "--teacher-rows", "--model", student, "--seed", str(seed), "--run-dir", str(run_dir), *common])
+            results.append(str(run_dir / "results.json"))
+            if args.no_figure5:
+                continue
+            for hyper, (method, fields) in SWEEPS.items():
+                for value in _grid(recipe, hyper):
+                    sweep_dir = runs_root / f"{slug}-s{seed}-fig5-{hyper}{value:g}"
+                    sets = [x for f in fields for x in ("--set", f"{f}={value}")]
+                    _bench(["run", "--method", method, "--study", "figure5", "--model", student, "--seed", str(seed),
+                            "--run-dir", str(sweep_dir), *sets, *common])
+                    results.append(str(sweep_dir / "results.json"))
+    _bench(["report", *results, "--out", args.out, "--name", args.name])
+    print(f"bench reproduce: {len(results)} runs rendered into {args.out}/{args.name}.* in {time.monotonic() - start:.0f}s",
+          file=sys.stderr)
+    return 0

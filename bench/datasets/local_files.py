@@ -1,0 +1,60 @@
+"""Reading a hub data set's split from the data directory, or from the hub through `datasets`.
+
+Expected local file names: ``<data_dir>/<folder>/<split>.<ext>`` with ext one of ``jsonl``, ``jsonl.gz``,
+``json``, ``parquet`` (the ``split`` named as on the hub, e.g. ``train_sft`` for Deita-10k). A local file wins
+over the hub; offline (HF_HUB_OFFLINE=1) with no local file is DataUnavailable naming the data set and the
+file it looked for.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .base import DataUnavailable
+
+EXTENSIONS = ("jsonl", "jsonl.gz", "json", "parquet")
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes") or os.environ.get("HF_DATASETS_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def local_file(data_dir: Path | None, folder: str, split: str) -> Path | None:
+    if data_dir is None:
+        return None
+    for ext in EXTENSIONS:
+        path = Path(data_dir) / folder / f"{split}.{ext}"
+        if path.is_file():
+            return path
+    return None
+
+
+def how_to_supply(name: str, hub_id: str, folder: str, splits: tuple[str, ...]) -> str:
+    files = ", ".join(f"<data_dir>/{folder}/{s}.jsonl (or .jsonl.gz / .parquet)" for s in splits)
+    return (f"data set '{name}' ({hub_id}) is not available offline: put {files} in a data directory and pass it with "
+            f"--data-dir DIR or BENCH_DATA_DIR=DIR (e.g. datasets.load_dataset('{hub_id}', split=S).to_json(...) where "
+            "there is network), or unset HF_HUB_OFFLINE")
+
+
+def availability(name: str, hub_id: str, folder: str, splits: tuple[str, ...], data_dir: Path | None) -> str | None:
+    if all(local_file(data_dir, folder, s) for s in splits):
+        return None
+    if offline():
+        return how_to_supply(name, hub_id, folder, splits)
+    return None
+
+
+def load_rows(name: str, hub_id: str, folder: str, split: str, data_dir: Path | None) -> list[dict]:
+    import datasets
+
+    path = local_file(data_dir, folder, split)
+    if path is not None:
+        builder = "parquet" if path.suffix == ".parquet" else "json"
+        return list(datasets.load_dataset(builder, data_files=str(path), split="train"))
+    if offline():
+        raise DataUnavailable(how_to_supply(name, hub_id, folder, (split,)))
+    try:
+        return list(datasets.load_dataset(hub_id, split=split))
+    except Exception as err:  # noqa: BLE001 - network, auth or a missing split all mean "not obtainable here"
+        raise DataUnavailable(f"data set '{name}' ({hub_id}, split {split}) could not be loaded from the hub: "
+                              f"{type(err).__name__}: {err}. {how_to_supply(name, hub_id, folder, (split,))}") from None

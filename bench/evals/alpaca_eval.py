@@ -1,0 +1,203 @@
+"""`alpaca_eval`: AlpacaEval 2 against the GPT-4 Turbo (1106-preview) reference outputs.
+
+The model answers the 805 instructions of ``<data_dir>/alpaca_eval/gpt4_1106_preview_outputs.json``
+(the first ``--limit`` of them, in file order) with its chat template, greedily. Outputs go to
+``<out_dir>/alpaca_eval/model_outputs.json`` in alpaca_eval's ``[{instruction, output, generator}]`` format.
+
+Annotation: for a chat-endpoint judge (the local llama.cpp judge, or ``openai:<model>@<url>``) through
+alpaca_eval's own ``PairwiseAnnotator`` with an annotator config of ours (bench/judges/configs/<name>/),
+``fn_completions: openai_completions`` pointed at the judge's base URL; alpaca_eval's annotation cache
+lives in the judge cache folder, so a rerun sends no requests. For a judge that only compares pairs
+itself (``reward:<model>``), annotation goes through that judge with alpaca_eval's pair format and
+output-order randomisation left out; ``details.annotation_path`` says which path ran.
+Win rate and length-controlled win rate: bench.evals.alpaca_metrics (alpaca_eval's metric functions).
+Options: max_new_tokens (1024), batch_size (8), model_id; ``alpaca_eval.<name>`` overrides ``<name>``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+from . import register
+from .alpaca_metrics import leaderboard_metrics
+from .base import Benchmark, EvalContext, MetricResult
+from .provenance import chat_template_id, file_version, progress_bar, require_file, write_json
+
+BENCHMARK = "alpaca_eval"
+REFERENCE_FILE = "gpt4_1106_preview_outputs.json"
+CONFIGS_DIR = Path(__file__).resolve().parents[1] / "judges" / "configs"
+LOCAL_KEY = "sk-local-no-key"  # llama.cpp's server checks no key, but the OpenAI client wants one
+
+
+def option(ctx: EvalContext, name: str, default):
+    return ctx.options.get(f"{BENCHMARK}.{name}", ctx.options.get(name, default))
+
+
+def load_reference(data_dir: Path | None) -> tuple[list[dict], Path]:
+    folder = data_dir or os.environ.get("BENCH_DATA_DIR")
+    if not folder:
+        raise FileNotFoundError("AlpacaEval needs the data directory: pass --data-dir or set BENCH_DATA_DIR")
+    path = require_file(Path(folder) / "alpaca_eval" / REFERENCE_FILE, "AlpacaEval reference outputs")
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}: not JSON ({err})") from None
+    if not isinstance(rows, list):
+        raise ValueError(f"{path}: expected a list of {{instruction, output, generator}} records")
+    for i, row in enumerate(rows):
+        for field in ("instruction", "output", "generator"):
+            if not isinstance(row, dict) or not isinstance(row.get(field), str):
+                raise ValueError(f"{path}: record {i}: field {field!r} is missing or not a string")
+    return rows, path
+
+
+def generate_outputs(ctx: EvalContext, reference: list[dict], model_id: str, generation: dict) -> list[dict]:
+    from methods.generate import generate_text
+
+    model, tokenizer = ctx.model_and_tokenizer()
+    chats = [[{"role": "user", "content": r["instruction"]}] for r in reference]
+    with progress_bar() as bar:
+        task = bar.add_task("AlpacaEval outputs", total=len(chats))
+        texts = generate_text(model, tokenizer, chats, max_new_tokens=generation["max_new_tokens"],
+                              batch_size=generation["batch_size"], temperature=0.0, seed=ctx.seed,
+                              progress=lambda n: bar.advance(task, n))
+    return [{"dataset": r.get("dataset"), "instruction": r["instruction"], "output": text, "generator": model_id}
+            for r, text in zip(reference, texts)]
+
+
+def resolved_annotator_config(judge, out_dir: Path) -> tuple[Path, str]:
+    """Our config for this judge with model name, base URL and prompt path filled in (never the key)."""
+    import yaml
+    from alpaca_eval import constants
+
+    from bench.judges.local import LocalJudge
+
+    name = "local_smollm2" if isinstance(judge, LocalJudge) else "openai_compatible"
+    config = yaml.safe_load((CONFIGS_DIR / name / "configs.yaml").read_text())[name]
+    base_url = judge.ensure_started() if isinstance(judge, LocalJudge) else judge.base_url
+    kwargs = config["completions_kwargs"]
+    kwargs["model_name"] = judge.model
+    kwargs["openai_api_base"] = base_url
+    # Keep alpaca_eval from reading a client config of the user's (which could point elsewhere).
+    kwargs["client_config_path"] = str(out_dir / "no-client-config.yaml")
+    template = Path(config["prompt_template"])
+    if not template.is_absolute():
+        ours = CONFIGS_DIR / name / template
+        template = ours if ours.is_file() else Path(constants.EVALUATORS_CONFIG_DIR) / template
+    config["prompt_template"] = str(template)
+    target = out_dir / "annotator" / name / "configs.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump({name: config}, sort_keys=False))
+    return target, name
+
+
+def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict], out_dir: Path) -> tuple[list[dict], dict]:
+    import yaml
+
+    root_level = logging.getLogger().level
+    from alpaca_eval.annotators import PairwiseAnnotator
+
+    logging.getLogger().setLevel(root_level)  # alpaca_eval sets the root logger to INFO when imported
+
+    from bench.judges import judge_cache_dir
+    from bench.judges.local import LocalJudge
+
+    config_path, name = resolved_annotator_config(judge, out_dir)
+    # alpaca_eval caches annotations by (instruction, outputs, annotator); keep that cache with the judge caches.
+    cache_key = judge.id.replace("/", "_").replace(":", "_") + (f"_{judge.settings['model_sha256']}" if "model_sha256" in judge.settings else "")
+    caching_path = judge_cache_dir() / f"alpaca_eval_{name}_{cache_key}.json"
+    caching_path.parent.mkdir(parents=True, exist_ok=True)
+    annotator = PairwiseAnnotator(annotators_config=str(config_path), caching_path=str(caching_path))
+    key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or None)
+    info = {"annotation_path": "alpaca_eval PairwiseAnnotator (fn_completions: openai_completions)",
+            "annotator_config": str(config_path), "annotator_name": name, "annotation_cache": str(caching_path),
+            "annotator_seed": annotator.seed,
+            "annotator_settings": yaml.safe_load(config_path.read_text())[name],
+            "note": "requests go through alpaca_eval's openai_completions, so the judge's own request stats stay 0"}
+    try:
+        annotations = annotator.annotate_head2head(outputs_1=reference, outputs_2=outputs, is_ordered=True,
+                                                   openai_api_keys=[key] if key else None)
+    except Exception as err:  # noqa: BLE001 - a judge failure is reported, never fatal to the whole run
+        logging.exception("AlpacaEval annotation failed")
+        info["annotation_error"] = f"{type(err).__name__}: {err}"
+        annotations = [{"instruction": r["instruction"], "output_1": r["output"], "output_2": o["output"],
+                        "generator_1": r["generator"], "generator_2": o["generator"], "preference": None}
+                       for r, o in zip(reference, outputs)]
+    return annotations, info
+
+
+def annotate_with_pair_judge(judge, reference: list[dict], outputs: list[dict]) -> tuple[list[dict], dict]:
+    from bench.judges import PairRequest
+
+    with progress_bar() as bar:
+        task = bar.add_task(f"AlpacaEval pairs ({judge.id})", total=len(outputs))
+        prefs = judge.prefer([PairRequest(r["instruction"], r["output"], o["output"]) for r, o in zip(reference, outputs)],
+                             progress=lambda n: bar.advance(task, n))
+    annotations = [{"instruction": r["instruction"], "output_1": r["output"], "generator_1": r["generator"],
+                    "output_2": o["output"], "generator_2": o["generator"], "annotator": judge.id,
+                    "preference": p.preference, "raw_completion": p.raw, **({"error": p.error} if p.error else {})}
+                   for r, o, p in zip(reference, outputs, prefs)]
+    return annotations, {"annotation_path": f"bench judge {judge.id}.prefer + alpaca_eval metric functions"}
+
+
+def run(ctx: EvalContext) -> list[MetricResult]:
+    from bench.judges import judge_for
+    from bench.judges.openai_compat import OpenAICompatJudge
+
+    started = time.time()
+    reference, ref_path = load_reference(ctx.data_dir)
+    if ctx.limit:
+        reference = reference[: ctx.limit]
+    out = Path(ctx.out_dir) / BENCHMARK
+    model_id = option(ctx, "model_id", None) or Path(str(ctx.model_spec)).name
+    generation = {"max_new_tokens": int(option(ctx, "max_new_tokens", 1024)), "batch_size": int(option(ctx, "batch_size", 8)),
+                  "temperature": 0.0, "sampling": "greedy"}
+    outputs = generate_outputs(ctx, reference, model_id, generation)
+    write_json(out / "model_outputs.json", [{k: v for k, v in o.items() if k != "dataset"} for o in outputs])
+    gen_s = time.time() - started
+
+    judge, reason = judge_for(ctx, BENCHMARK)
+    if isinstance(judge, OpenAICompatJudge):
+        annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)
+    elif judge.supports_pairs:
+        annotations, info = annotate_with_pair_judge(judge, reference, outputs)
+    else:
+        raise ValueError(f"judge {judge.id!r} cannot compare two answers; AlpacaEval needs a pairwise judge "
+                         "(local-smollm2, openai:<model>@<url> or reward:<model>)")
+    annotations = [{k: (None if isinstance(v, float) and v != v else v) for k, v in a.items()} for a in annotations]
+    write_json(out / "annotations.json", annotations)
+    metrics = leaderboard_metrics(annotations, ctx.data_dir)
+    _, tokenizer = ctx.model_and_tokenizer()
+    n_items, n_failed = len(annotations), metrics["n_unannotated"]
+    judge_desc = {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()}
+    if "annotator_settings" in info:  # decoding is the annotator config's, not the judge's rating settings
+        judge_desc["settings"] = {k: v for k, v in judge_desc["settings"].items()
+                                  if k not in ("grammar", "max_tokens", "temperature", "output_constraint")}
+        judge_desc["annotator_settings"] = info.pop("annotator_settings")
+    details = {"benchmark": "AlpacaEval 2.0 (reference: gpt4_1106_preview)", "data_version": file_version(ref_path),
+               "judge": judge_desc, **info,
+               "generation": generation, "chat_template": chat_template_id(tokenizer), "seed": ctx.seed,
+               "model": str(ctx.model_spec), "model_id": model_id, "n_items": n_items, "leaderboard": metrics,
+               "outputs_file": str(out / "model_outputs.json"), "annotations_file": str(out / "annotations.json"),
+               "timings_s": {"generate": round(gen_s, 1), "annotate": round(time.time() - started - gen_s, 1)}}
+    nothing = f"no annotation succeeded ({n_failed} of {n_items} failed)" if metrics["n_total"] == 0 else None
+    rows = [MetricResult(BENCHMARK, "win_rate", None if nothing else metrics["win_rate"], n_items, n_failed,
+                         metrics["standard_error"] if not nothing else None, nothing, details)]
+    lc = metrics["length_controlled_winrate"]
+    if metrics["lc_method"] == "length_controlled_v1" or lc is None:
+        reason_lc = nothing or (None if lc is not None else metrics["lc_note"])
+        rows.append(MetricResult(BENCHMARK, "lc_win_rate", None if reason_lc else lc, n_items, n_failed,
+                                 None if reason_lc else metrics["lc_standard_error"], reason_lc, details))
+    else:  # the fallback GLM: the official name stays empty and says why; the fallback has its own name
+        rows.append(MetricResult(BENCHMARK, "lc_win_rate", None, n_items, n_failed, None,
+                                 f"df_gamed.csv (AlpacaEval instruction difficulty) not available offline; "
+                                 f"see lc_win_rate_fallback ({metrics['lc_method']} GLM)", details))
+        rows.append(MetricResult(BENCHMARK, "lc_win_rate_fallback", None if nothing else lc, n_items, n_failed,
+                                 None if nothing else metrics["lc_standard_error"], nothing, details))
+    return rows
+
+
+register(Benchmark(BENCHMARK, "AlpacaEval 2: win rate and length-controlled win rate against GPT-4 Turbo (alpaca_eval)", run))

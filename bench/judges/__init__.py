@@ -1,0 +1,101 @@
+"""Judges behind one interface (bench.judges.base.Judge) and a factory: judge id string -> Judge.
+
+Ids:
+  local-smollm2                 SmolLM2-135M-Instruct GGUF on a llama.cpp server started on loopback
+  openai:<model>@<base_url>     any OpenAI-compatible chat endpoint; key from the env var named by
+                                ``api_key_env`` (default OPENAI_API_KEY), never stored
+  gold                          the built-in data set's exact verifier
+  reward:<model>                a sequence-classification reward model (pairwise), bench.judges.reward_model
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest
+
+LOCAL_JUDGE = "local-smollm2"
+# Per profile and benchmark: the judge used when none is named. The embedded profile runs offline.
+DEFAULT_JUDGES = {
+    "embedded": {"mt_bench": LOCAL_JUDGE, "alpaca_eval": LOCAL_JUDGE, "gold": "gold"},
+    "test": {"mt_bench": LOCAL_JUDGE, "alpaca_eval": LOCAL_JUDGE, "gold": "gold"},
+    "paper": {"mt_bench": "openai:gpt-4@https://api.openai.com/v1",
+              "alpaca_eval": "openai:gpt-4-1106-preview@https://api.openai.com/v1", "gold": "gold"},
+}
+
+
+def judge_cache_dir() -> Path:
+    from bench.models import cache_dir
+
+    return cache_dir() / "judgments"
+
+
+def _cache_file(judge_id: str, cache_dir: Path | None) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
+    return (cache_dir or judge_cache_dir()) / f"{safe}.sqlite"
+
+
+def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str | None = None,
+              log_dir: Path | None = None, **options) -> Judge:
+    """Build the judge named by ``judge_id`` (see module docstring)."""
+    if judge_id == LOCAL_JUDGE:
+        from .local import LocalJudge
+
+        return LocalJudge(judge_id, cache_path=_cache_file(judge_id, cache_dir),
+                          log_path=(log_dir / "local-judge-server.log") if log_dir else None, **options)
+    if judge_id.startswith("openai:"):
+        spec = judge_id[len("openai:"):]
+        if "@" not in spec:
+            raise ValueError(f"judge {judge_id!r}: expected openai:<model>@<base_url>, e.g. openai:gpt-4@https://api.openai.com/v1")
+        model, base_url = spec.split("@", 1)
+        from .openai_compat import OpenAICompatJudge
+
+        return OpenAICompatJudge(model, base_url, judge_id=judge_id, api_key_env=api_key_env or "OPENAI_API_KEY",
+                                 cache_path=_cache_file(judge_id, cache_dir), **options)
+    if judge_id == "gold":
+        from .gold import GoldJudge
+
+        return GoldJudge()
+    if judge_id.startswith("reward:"):
+        try:
+            from .reward_model import RewardModelJudge
+        except ImportError as err:
+            raise ValueError(f"judge {judge_id!r} needs bench.judges.reward_model.RewardModelJudge: {err}") from None
+        return RewardModelJudge(judge_id[len("reward:"):], **options)
+    raise ValueError(f"unknown judge {judge_id!r}; use {LOCAL_JUDGE}, openai:<model>@<base_url>, gold or reward:<model>")
+
+
+def default_judge_id(benchmark: str, profile: str = "embedded") -> str | None:
+    return DEFAULT_JUDGES.get(profile, DEFAULT_JUDGES["embedded"]).get(benchmark)
+
+
+def judge_for(ctx, benchmark: str) -> tuple[Judge, str]:
+    """The judge a benchmark uses in this EvalContext (one instance per id, shared by benchmarks), and why.
+
+    ``ctx.options['<benchmark>.judge']`` or ``ctx.judge`` names it; otherwise the profile's default
+    (``ctx.options['profile']``, default embedded).
+    """
+    profile = ctx.options.get("profile", "embedded")
+    named = ctx.options.get(f"{benchmark}.judge") or ctx.judge
+    judge_id = named or default_judge_id(benchmark, profile)
+    if judge_id is None:
+        raise ValueError(f"no judge named for {benchmark} and profile {profile!r} has no default")
+    reason = "named with --judge" if named else f"default judge of the {profile} profile for {benchmark}"
+    judges = ctx._loaded.setdefault("judges", {})
+    if judge_id not in judges:
+        judges[judge_id] = get_judge(judge_id, cache_dir=ctx.options.get("judge_cache_dir"),
+                                     api_key_env=ctx.options.get("judge_api_key_env"), log_dir=Path(ctx.out_dir))
+    return judges[judge_id], reason
+
+
+def close_judges(ctx) -> None:
+    """Stop servers and close caches of every judge this context opened."""
+    for judge in ctx._loaded.pop("judges", {}).values():
+        try:
+            judge.close()
+        except Exception:  # noqa: BLE001 - closing the others matters more
+            pass
+
+
+__all__ = ["Judge", "JudgeStats", "PairRequest", "Preference", "Rating", "RatingRequest", "get_judge", "judge_for",
+           "close_judges", "default_judge_id", "LOCAL_JUDGE", "DEFAULT_JUDGES"]

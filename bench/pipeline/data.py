@@ -1,0 +1,90 @@
+"""The records a run trains and evaluates on, their content versions, and their tokenised forms."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from methods.records import RecordError, sft_from_preference
+from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
+
+from bench.datasets import DataUnavailable, get_source
+
+from .cache import stable_hash
+
+log = logging.getLogger("bench.run")
+
+
+@dataclass
+class RunData:
+    pref_train: list[dict]
+    pref_test: list[dict]
+    sft: list[dict]
+    descriptor: dict  # where the records came from (sources, limits)
+    versions: dict = field(default_factory=dict)  # kind -> content hash
+
+    def __post_init__(self):
+        self.versions = {kind: stable_hash(getattr(self, kind))[:16] for kind in ("pref_train", "pref_test", "sft")}
+
+
+def data_items(recipe: dict) -> list[str]:
+    d = recipe["data"]
+    return sorted({d["source"], d["sft_source"]})
+
+
+def data_availability(recipe: dict, data_dir: Path | None) -> dict[str, str]:
+    """name -> why it cannot be loaded here (empty when everything can)."""
+    missing = {}
+    for name in data_items(recipe):
+        try:
+            reason = get_source(name).availability(data_dir)
+        except ValueError as err:
+            reason = str(err)
+        if reason:
+            missing[name] = reason
+    return missing
+
+
+def _limit(records: list[dict], n) -> list[dict]:
+    return records if n is None else records[: int(n)]
+
+
+def load_run_data(recipe: dict, data_dir: Path | None) -> RunData:
+    d = recipe["data"]
+    pref_source = get_source(d["source"])
+    pref_train = _limit(pref_source.preference("train", data_dir), d.get("train_limit"))
+    pref_test = _limit(pref_source.preference("test", data_dir), d.get("test_limit"))
+    sft_source = get_source(d["sft_source"])
+    if "sft" in sft_source.kinds:
+        sft = sft_source.sft("train", data_dir)
+    else:  # e.g. HH-RLHF: the chosen answers are the SFT targets
+        sft = [sft_from_preference(r) for r in sft_source.preference("train", data_dir)]
+    sft = _limit(sft, d.get("sft_limit"))
+    for name, records in (("preference train", pref_train), ("preference test", pref_test), ("SFT", sft)):
+        if not records:
+            raise DataUnavailable(f"the {name} data of this recipe is empty (data: {d})")
+    return RunData(pref_train, pref_test, sft, descriptor=dict(d))
+
+
+def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[dict]:
+    out, skipped = [], 0
+    for i, record in enumerate(records):
+        try:
+            out.append(fn(tokenizer, record, lengths, what, i))
+        except RecordError as err:
+            skipped += 1
+            if skipped <= 3:
+                log.warning("skipping %s", err)
+    if skipped:
+        log.warning("%s: skipped %d of %d records (prompt longer than max_prompt_length=%d)", what, skipped, len(records), lengths.max_prompt_length)
+    if not out:
+        raise RecordError(what, "*", "prompt", f"every record's prompt is longer than max_prompt_length={lengths.max_prompt_length}")
+    return out
+
+
+def tokenised_pairs(tokenizer, records: list[dict], recipe: dict, what: str) -> list[dict]:
+    return _tokenise_all(records, tokenize_preference, tokenizer, Lengths(**recipe["lengths"]["pairs"]), what)
+
+
+def tokenised_sft(tokenizer, records: list[dict], recipe: dict, what: str) -> list[dict]:
+    return _tokenise_all(records, tokenize_sft, tokenizer, Lengths(**recipe["lengths"]["sft"]), what)

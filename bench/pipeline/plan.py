@@ -1,0 +1,164 @@
+"""The stage graph of a run, derived from the methods' own declarations (methods.registry).
+
+A method M becomes the training stage ``M``; its ``init`` ("base" / "sft" / "dckd") adds the training stage
+of the method it starts from, and each of its ``needs`` adds the stages that provide it:
+
+  ref_logps        -> computed inside M's stage from its initial weights (the frozen DPO reference)
+  teacher_topk     -> teacher_topk <- dpo_teacher <- ref_teacher
+  student_samples  -> samples_G, G = M.sample_generator ("sft" / "dckd") <- training stage G
+  advantages       -> advantages_G <- samples_G, dpo_teacher and the reference model (recipe: advantages.reference)
+
+The teacher stages are themselves method stages: ref_teacher = SFT of the teacher base model, dpo_teacher = DPO
+of ref_teacher. Stages come out in dependency order; two methods that share a stage share its key and its
+cached directory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from methods.base import ADVANTAGES, REF_LOGPS, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig
+from methods.registry import get_method
+
+from bench.recipe import stage_training
+
+from .cache import stable_hash
+
+# Bump a kind's version when its code changes what it writes: every cached stage of that kind is redone.
+CODE_VERSIONS = {"train": "train-1", "topk": "topk-1", "samples": "samples-1", "advantages": "advantages-1", "eval": "eval-1"}
+
+
+@dataclass
+class Stage:
+    name: str
+    kind: str  # train | topk | samples | advantages | eval
+    role: str  # teacher | student
+    deps: dict[str, str] = field(default_factory=dict)  # role in this stage -> stage name
+    config: dict = field(default_factory=dict)
+    base_model: str | None = None  # a training stage that starts from a base model (alias / hub id / folder)
+    data: tuple[str, ...] = ()  # RunData kinds it reads
+    key: str | None = None
+
+
+class Planner:
+    def __init__(self, recipe: dict, student: str, teacher: str):
+        self.recipe, self.student, self.teacher = recipe, student, teacher
+        self.stages: dict[str, Stage] = {}
+
+    def _add(self, stage: Stage) -> str:
+        if stage.name not in self.stages:
+            self.stages[stage.name] = stage
+        return stage.name
+
+    def _training(self, name: str, method_name: str, role: str, init_stage: str | None, base_model: str | None, deps: dict) -> str:
+        method = get_method(method_name)
+        settings = stage_training(self.recipe, name)
+        loss = LossConfig.from_dict(settings.pop("loss")).to_dict()
+        data = ("sft",) if method.data == "sft" else ("pref_train",)
+        lengths = self.recipe["lengths"]["sft" if method.data == "sft" else "pairs"]
+        if init_stage:
+            deps = {"init": init_stage, **deps}
+        config = {"method": method_name, "training": settings, "loss": loss, "lengths": lengths}
+        return self._add(Stage(name, "train", role, deps, config, base_model, data))
+
+    # -- teacher side -------------------------------------------------------------------------------
+    def ref_teacher(self) -> str:
+        if "ref_teacher" not in self.stages:
+            self._training("ref_teacher", "sft", "teacher", None, self.teacher, {})
+        return "ref_teacher"
+
+    def dpo_teacher(self) -> str:
+        if "dpo_teacher" not in self.stages:
+            self._training("dpo_teacher", "dpo", "teacher", self.ref_teacher(), None, {})
+        return "dpo_teacher"
+
+    def teacher_topk(self) -> str:
+        deps = {"teacher": self.dpo_teacher()}
+        return self._add(Stage("teacher_topk", "topk", "teacher", deps, {"topk": self.recipe["topk"], "lengths": self.recipe["lengths"]["pairs"]}, data=("pref_train",)))
+
+    # -- student side -------------------------------------------------------------------------------
+    def method_stage(self, method_name: str) -> str:
+        """The training stage of ``method_name`` (and, recursively, everything it needs)."""
+        if method_name in self.stages:
+            return method_name
+        method = get_method(method_name)
+        init_stage = None if method.init == "base" else self.method_stage(method.init)
+        deps = {}
+        if TEACHER_TOPK in method.needs:
+            deps["teacher_topk"] = self.teacher_topk()
+        if STUDENT_SAMPLES in method.needs:
+            deps["samples"] = self.samples(method.sample_generator)
+        if ADVANTAGES in method.needs:
+            deps["advantages"] = self.advantages(method.sample_generator)
+        # REF_LOGPS needs nothing extra: the stage scores its data with its initial weights before training.
+        assert method.needs <= {REF_LOGPS, TEACHER_TOPK, STUDENT_SAMPLES, ADVANTAGES}, method.needs
+        return self._training(method_name, method_name, "student", init_stage, self.student if init_stage is None else None, deps)
+
+    def samples(self, generator: str) -> str:
+        deps = {"generator": self.method_stage(generator)}
+        config = {"generation": self.recipe["generation"], "lengths": self.recipe["lengths"]["pairs"], "decoding": "greedy"}
+        return self._add(Stage(f"samples_{generator}", "samples", "student", deps, config, data=("pref_train",)))
+
+    def advantages(self, generator: str) -> str:
+        reference = self.recipe["advantages"]["reference"]
+        deps = {"samples": self.samples(generator), "dpo_teacher": self.dpo_teacher(),
+                "reference": self.ref_teacher() if reference == "ref_teacher" else self.method_stage(generator)}
+        config = {"reference": reference, "ref_floor": self.recipe["advantages"]["ref_floor"], "topk": self.recipe["topk"]}
+        return self._add(Stage(f"advantages_{generator}", "advantages", "teacher", deps, config, data=("pref_train",)))
+
+    def evaluation(self, method_name: str) -> str:
+        deps = {"model": self.method_stage(method_name)}
+        return self._add(Stage(f"eval_{method_name}", "eval", "student", deps, dict(self.recipe["eval"]), data=("pref_test",)))
+
+    def teacher_evaluation(self, teacher_stage: str) -> str:
+        """The table's teacher rows: the reference (SFT) teacher and the DPO teacher, evaluated like students."""
+        deps = {"model": getattr(self, teacher_stage)()}
+        return self._add(Stage(f"eval_{teacher_stage}", "eval", "teacher", deps, dict(self.recipe["eval"]), data=("pref_test",)))
+
+
+TEACHER_ROWS = ("ref_teacher", "dpo_teacher")
+
+
+def build_plan(recipe: dict, methods: list[str], student: str, teacher: str, evaluate: bool = True,
+               teacher_rows: bool = False) -> dict[str, Stage]:
+    planner = Planner(recipe, student, teacher)
+    for name in methods:
+        planner.method_stage(name)
+        if evaluate:
+            planner.evaluation(name)
+    if teacher_rows and evaluate:
+        for name in TEACHER_ROWS:
+            planner.teacher_evaluation(name)
+    return planner.stages
+
+
+def uses_teacher(plan: dict[str, Stage]) -> bool:
+    return any(s.role == "teacher" for s in plan.values())
+
+
+def base_models(plan: dict[str, Stage]) -> list[str]:
+    return sorted({s.base_model for s in plan.values() if s.base_model})
+
+
+def evaluator_present() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bench.commands.eval") is not None
+
+
+def compute_keys(plan: dict[str, Stage], fingerprints: dict[str, str], data_versions: dict[str, str], seed: int,
+                 student: str) -> None:
+    """Fill every stage's key (dependencies first: plan order is dependency order).
+
+    Precomputes run the teacher on the student's tokenisation, so they also depend on the student's model.
+    """
+    for stage in plan.values():
+        payload = {
+            "kind": stage.kind, "code": CODE_VERSIONS[stage.kind], "config": stage.config, "seed": seed,
+            "deps": {role: plan[dep].key for role, dep in sorted(stage.deps.items())},
+            "base_model": fingerprints[stage.base_model] if stage.base_model else None,
+            "data": {kind: data_versions[kind] for kind in stage.data},
+            "tokenised_by": fingerprints[student] if stage.kind in ("topk", "advantages") else None,
+        }
+        if stage.kind == "eval":  # results differ once the evaluators exist in the checkout
+            payload["evaluator"] = evaluator_present()
+        stage.key = stable_hash(payload)

@@ -1,0 +1,81 @@
+"""Deterministic tiny preference data for the method tests (records -> tokenised examples -> stores)."""
+from __future__ import annotations
+
+import copy
+
+from methods.examples import attach_ref_logps, attach_store, response_view
+from methods.records import sft_from_preference, validate_preference
+from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
+from methods.topk import precompute_advantages, precompute_sequence_logps, precompute_teacher_topk
+
+LENGTHS = Lengths(max_length=96, max_prompt_length=48)
+SMALL_K = 8
+
+# Responses of clearly different lengths, so a token mean over the whole batch differs from the
+# mean of per-sequence token means.
+_PAIRS = [
+    ("What is two plus three?", "Five.", "Two plus three is seven, as everybody surely knows by now."),
+    ("Name a colour of the sky on a clear day.", "The sky on a clear day is usually a bright and pleasant blue.", "Green."),
+    ("Say hello politely.", "Hello, it is very nice to meet you today.", "Go away."),
+    ("Give one word that means big.", "Large.", "Small, tiny, minuscule, and also very very little indeed."),
+    ("What do bees make?", "Bees make honey and wax.", "Bees make cars."),
+    ("Is water wet?", "Yes, water makes things wet.", "No."),
+    ("Count to three.", "One, two, three.", "Three, seven, nine, eleven, twelve."),
+    ("What colour is snow?", "Snow is white.", "Snow is purple with orange stripes."),
+]
+
+
+def preference_records(n: int = 4) -> list[dict]:
+    out = []
+    for i in range(n):
+        q, good, bad = _PAIRS[i % len(_PAIRS)]
+        out.append(validate_preference({
+            "prompt": [{"role": "user", "content": q}],
+            "chosen": [{"role": "assistant", "content": good}],
+            "rejected": [{"role": "assistant", "content": bad}],
+        }, "<test>", i))
+    return out
+
+
+def sft_examples(tokenizer, n: int = 4) -> list[dict]:
+    return [tokenize_sft(tokenizer, sft_from_preference(r), LENGTHS) for r in preference_records(n)]
+
+
+def preference_examples(tokenizer, n: int = 4) -> list[dict]:
+    return [tokenize_preference(tokenizer, r, LENGTHS) for r in preference_records(n)]
+
+
+def dpo_examples(tokenizer, reference, n: int = 4) -> list[dict]:
+    """Preference examples with reference log-probs from a frozen copy of ``reference``."""
+    examples = preference_examples(tokenizer, n)
+    pad = tokenizer.pad_token_id
+    chosen = precompute_sequence_logps(reference, response_view(examples, "chosen"), pad)
+    rejected = precompute_sequence_logps(reference, response_view(examples, "rejected"), pad)
+    return attach_ref_logps(examples, chosen, rejected)
+
+
+def dckd_examples(tokenizer, teacher, n: int = 4, k: int = SMALL_K) -> list[dict]:
+    examples = preference_examples(tokenizer, n)
+    pad = tokenizer.pad_token_id
+    for side in ("chosen", "rejected"):
+        store = precompute_teacher_topk(teacher, response_view(examples, side), pad, k=k)
+        examples = attach_store(examples, store, side)
+    return examples
+
+
+def adpa_examples(tokenizer, dpo_teacher, reference, n: int = 4, k: int = SMALL_K) -> list[dict]:
+    """ADPA pairs; the dataset's rejected answers stand in for student samples (same shapes, no generation)."""
+    examples = preference_examples(tokenizer, n)
+    store = precompute_advantages(dpo_teacher, reference, response_view(examples, "rejected"), tokenizer.pad_token_id, k=k)
+    return attach_store(examples, store, "rejected")
+
+
+def examples_for(method_name: str, tokenizer, student, teacher, n: int = 4) -> list[dict]:
+    reference = copy.deepcopy(student).eval()
+    if method_name == "sft":
+        return sft_examples(tokenizer, n)
+    if method_name == "dpo":
+        return dpo_examples(tokenizer, reference, n)
+    if method_name == "dckd":
+        return dckd_examples(tokenizer, teacher, n)
+    return adpa_examples(tokenizer, teacher, reference, n)

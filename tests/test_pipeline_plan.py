@@ -1,0 +1,192 @@
+"""Stage graph, cache keys, the atomic stage cache, recipes and example assembly: fast, in-process."""
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+from bench.pipeline.cache import StageCache
+from bench.pipeline.plan import build_plan, compute_keys
+from bench.recipe import RecipeError, load_recipe, profile_for, stage_training, teacher_for
+from methods.examples import AlignmentError, attach_ref_logps, attach_store, response_view, with_samples
+from methods.topk import TopKStore
+
+TEACHER_CHAIN = ["ref_teacher", "dpo_teacher"]
+
+
+def plan_for(method, recipe=None, **kw):
+    recipe = recipe or load_recipe("test")
+    return build_plan(recipe, [method], "stu", "tea", **kw)
+
+
+@pytest.mark.parametrize("method, stages", [
+    ("sft", ["sft", "eval_sft"]),
+    ("dpo", ["sft", "dpo", "eval_dpo"]),
+    ("dckd", ["sft", *TEACHER_CHAIN, "teacher_topk", "dckd", "eval_dckd"]),
+    ("adpa", ["sft", "samples_sft", *TEACHER_CHAIN, "advantages_sft", "adpa", "eval_adpa"]),
+    ("adpa_plus", ["sft", *TEACHER_CHAIN, "teacher_topk", "dckd", "samples_dckd", "advantages_dckd", "adpa_plus", "eval_adpa_plus"]),
+])
+def test_each_method_plans_exactly_the_stages_it_needs(method, stages):
+    assert list(plan_for(method)) == stages
+
+
+def test_stage_wiring_follows_the_method_declarations():
+    plan = plan_for("adpa_plus")
+    assert plan["sft"].base_model == "stu" and plan["ref_teacher"].base_model == "tea"
+    assert plan["dpo_teacher"].deps == {"init": "ref_teacher"}
+    assert plan["dckd"].deps == {"init": "sft", "teacher_topk": "teacher_topk"}
+    assert plan["samples_dckd"].deps == {"generator": "dckd"}
+    assert plan["advantages_dckd"].deps == {"samples": "samples_dckd", "dpo_teacher": "dpo_teacher", "reference": "ref_teacher"}
+    assert plan["adpa_plus"].deps == {"init": "dckd", "samples": "samples_dckd", "advantages": "advantages_dckd"}
+    assert plan["dpo_teacher"].config["method"] == "dpo" and plan["ref_teacher"].config["method"] == "sft"
+    assert "eval_adpa_plus" not in plan_for("adpa_plus", evaluate=False)
+
+
+def test_student_init_reference_uses_the_generating_student():
+    recipe = load_recipe("test", ["advantages.reference=student_init"])
+    plan = plan_for("adpa_plus", recipe)
+    assert plan["advantages_dckd"].deps["reference"] == "dckd"
+    assert "ref_teacher" in plan  # still needed: the DPO teacher starts from it
+
+
+def test_two_methods_share_their_common_stages():
+    recipe = load_recipe("test")
+    both = build_plan(recipe, ["adpa", "adpa_plus"], "stu", "tea")
+    assert [s for s in both if s.startswith("ref_teacher") or s.startswith("dpo_teacher")] == TEACHER_CHAIN
+    fps, data = {"stu": "s" * 16, "tea": "t" * 16}, {"sft": "a", "pref_train": "b", "pref_test": "c"}
+    compute_keys(both, fps, data, 42, "stu")
+    alone = plan_for("adpa_plus", recipe)
+    compute_keys(alone, fps, data, 42, "stu")
+    for name in alone:
+        assert alone[name].key == both[name].key
+
+
+def _keys(overrides=(), seed=42, data=None, fps=None):
+    plan = plan_for("adpa_plus", load_recipe("test", list(overrides)))
+    compute_keys(plan, fps or {"stu": "s" * 16, "tea": "t" * 16}, data or {"sft": "a", "pref_train": "b", "pref_test": "c"}, seed, "stu")
+    return {name: s.key for name, s in plan.items()}
+
+
+def test_keys_change_exactly_downstream_of_a_change():
+    base = _keys()
+    changed = _keys(["stages.dckd.learning_rate=2e-3"])
+    assert {n for n in base if base[n] != changed[n]} == {"dckd", "samples_dckd", "advantages_dckd", "adpa_plus", "eval_adpa_plus"}
+    teacher = _keys(["stages.dpo_teacher.loss.beta=0.5"])
+    assert {n for n in base if base[n] != teacher[n]} == {"dpo_teacher", "teacher_topk", "dckd", "samples_dckd", "advantages_dckd", "adpa_plus", "eval_adpa_plus"}
+    assert set(_keys(seed=1).values()).isdisjoint(base.values())
+    sft_data = _keys(data={"sft": "z", "pref_train": "b", "pref_test": "c"})
+    assert {n for n in base if base[n] == sft_data[n]} == set()  # SFT data feeds both the student and the teacher chain
+    test_only = _keys(data={"sft": "a", "pref_train": "b", "pref_test": "z"})
+    assert {n for n in base if base[n] != test_only[n]} == {"eval_adpa_plus"}
+
+
+def test_recipe_overrides_are_typed_and_checked():
+    recipe = load_recipe("test", ["stages.dckd.learning_rate=1e-5", "data.train_limit=4", "eval.benchmarks=[gold]"])
+    assert stage_training(recipe, "dckd")["learning_rate"] == 1e-5
+    assert recipe["data"]["train_limit"] == 4 and recipe["eval"]["benchmarks"] == ["gold"]
+    with pytest.raises(RecipeError, match="no field 'data.trian_limit'"):
+        load_recipe("test", ["data.trian_limit=4"])
+    with pytest.raises(RecipeError, match="KEY=VALUE"):
+        load_recipe("test", ["data.train_limit"])
+    with pytest.raises(RecipeError, match="unknown fields"):
+        load_recipe("test", ["stages.dckd.lr=1"])
+    with pytest.raises(ValueError, match="unknown loss settings"):
+        plan_for("dckd", load_recipe("test", ["stages.dckd.loss.alpha=1"]))
+
+
+def test_profiles_and_teachers():
+    assert profile_for("danube3-500m") == "paper" and profile_for("llama3.2-1b") == "paper"
+    assert profile_for("smollm2-8l") == "embedded" and profile_for(None) == "embedded"
+    paper = load_recipe("paper")
+    assert teacher_for(paper, "llama3.2-1b", None) == "llama3.1-8b"
+    assert teacher_for(paper, "danube2-1.8b", None) == "mistral-7b"
+    assert teacher_for(paper, "danube2-1.8b", "/my/teacher") == "/my/teacher"
+    assert stage_training(paper, "dckd")["learning_rate"] == 5e-7 and stage_training(paper, "ref_teacher")["epochs"] == 3
+
+
+def test_stage_cache_commit_is_atomic_and_cleans_dead_leftovers(tmp_path):
+    cache = StageCache(tmp_path)
+    key = "k" * 64
+    dead = tmp_path / f".tmp-dckd-{key[:16]}-999999999"  # a pid that cannot be alive
+    dead.mkdir(parents=True)
+    (dead / "half.bin").write_bytes(b"x")
+    tmp = cache.begin("dckd", key)
+    assert not dead.exists() and tmp.exists()
+    assert not cache.is_done("dckd", key)
+    (tmp / "out.txt").write_text("ok")
+    assert not cache.final_dir("dckd", key).exists()
+    final = cache.commit("dckd", key, tmp, {"summary": {}})
+    assert cache.is_done("dckd", key) and (final / "out.txt").read_text() == "ok" and not tmp.exists()
+    assert cache.manifest("dckd", key)["key"] == key
+
+
+def _store(responses):
+    entries = [{"topk_ids": torch.zeros(len(r), 2, dtype=torch.int32), "topk_values": torch.ones(len(r), 2),
+                "topk_tail": torch.zeros(len(r)), "tokens": torch.tensor(r, dtype=torch.int32)} for r in responses]
+    return TopKStore.from_entries(entries)
+
+
+def test_examples_attach_teacher_entries_and_check_alignment():
+    examples = [{"prompt_ids": [1, 2], "chosen_ids": [3, 4, 0], "rejected_ids": [5, 0]}]
+    out = attach_store(examples, _store([[3, 4, 0]]), "chosen", "topk/chosen")
+    assert out[0]["chosen_teacher"]["topk_ids"].shape == (3, 2)
+    with pytest.raises(AlignmentError, match="topk/rejected: entry 0"):
+        attach_store(examples, _store([[5, 7]]), "rejected", "topk/rejected")
+    with pytest.raises(AlignmentError, match="holds 2 entries"):
+        attach_store(examples, _store([[5, 0], [5, 0]]), "rejected")
+    samples = with_samples(examples, [[9, 9, 0]])
+    assert samples[0]["rejected_ids"] == [9, 9, 0] and samples[0]["chosen_ids"] == [3, 4, 0]
+    assert response_view(samples, "rejected") == [{"prompt_ids": [1, 2], "response_ids": [9, 9, 0]}]
+    ref = attach_ref_logps(examples, [-1.5], [-2.5])
+    assert ref[0]["ref_chosen_logps"] == -1.5 and ref[0]["ref_rejected_logps"] == -2.5
+    with pytest.raises(AlignmentError):
+        attach_ref_logps(examples, [-1.0, -2.0], [-1.0])
+
+
+def test_hh_rlhf_local_copy_converts_and_counts_skips(caplog):
+    from pathlib import Path
+
+    from bench.datasets import get_source
+    from methods.records import validate_preference
+
+    data = Path(__file__).resolve().parents[2] / "shared" / "data"
+    if not (data / "hh_rlhf").is_dir():
+        pytest.skip("shared data folder not present")
+    source = get_source("hh_rlhf")
+    with caplog.at_level("WARNING"):
+        train, test = source.preference("train", data), source.preference("test", data)
+    assert len(train) > 1500 and len(test) > 150
+    for i, r in enumerate(train[:50] + test[:50]):
+        validate_preference(r, "hh", i)
+    assert train[0]["prompt"][0]["content"] == "what are some pranks with a pen i can do?"
+    assert any("do not convert" in m for m in caplog.messages)
+    assert 2250 < len(train) + len(test) < 2312  # the whole file, split 90/10, less the few that do not convert
+
+
+def test_hub_sources_read_local_files_and_fail_clearly_offline(tmp_path, monkeypatch):
+    import json
+
+    from bench.datasets import DataUnavailable, get_source
+    from bench.datasets.hub import helpsteer2_pairs
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (tmp_path / "dpo_mix_7k").mkdir()
+    conv = lambda answer: [{"role": "user", "content": "hi"}, {"role": "assistant", "content": answer}]  # noqa: E731
+    rows = [{"chosen": conv("good"), "rejected": conv("bad")}, {"chosen": conv("x"), "rejected": conv("")}]
+    for split in ("train", "test"):
+        (tmp_path / "dpo_mix_7k" / f"{split}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    source = get_source("dpo_mix_7k")
+    assert source.availability(tmp_path) is None
+    pairs = source.preference("train", tmp_path)
+    assert pairs == [{"prompt": [{"role": "user", "content": "hi"}], "chosen": [{"role": "assistant", "content": "good"}],
+                      "rejected": [{"role": "assistant", "content": "bad"}]}]
+    missing = get_source("deita_10k").availability(tmp_path)
+    assert "deita_10k/train_sft.jsonl" in missing and "--data-dir" in missing
+    with pytest.raises(DataUnavailable, match="HuggingFaceH4/deita-10k-v0-sft"):
+        get_source("deita_10k").sft("train", tmp_path)
+    hs = [{"prompt": "p1", "response": "a", "helpfulness": 3}, {"prompt": "p1", "response": "b", "helpfulness": 1},
+          {"prompt": "p2", "response": "c", "helpfulness": 2}, {"prompt": "p2", "response": "d", "helpfulness": 2}]
+    (pair,) = helpsteer2_pairs(hs, "hs")
+    assert pair["chosen"][0]["content"] == "a" and pair["rejected"][0]["content"] == "b"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
