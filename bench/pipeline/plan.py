@@ -106,13 +106,25 @@ class Planner:
         return self._add(Stage(f"advantages_{generator}", "advantages", "teacher", deps, config, data=("pref_train",)))
 
     def evaluation(self, method_name: str) -> str:
+        """Evaluate a student. Implicit-reward accuracy is measured against the SFT student (the base model for SFT)."""
         deps = {"model": self.method_stage(method_name)}
-        return self._add(Stage(f"eval_{method_name}", "eval", "student", deps, dict(self.recipe["eval"]), data=("pref_test",)))
+        config = dict(self.recipe["eval"])
+        if method_name == "sft":
+            config["reference_base"] = self.student
+        else:
+            deps["reference"] = self.method_stage("sft")
+        return self._add(Stage(f"eval_{method_name}", "eval", "student", deps, config, data=("pref_test",)))
 
     def teacher_evaluation(self, teacher_stage: str) -> str:
-        """The table's teacher rows: the reference (SFT) teacher and the DPO teacher, evaluated like students."""
+        """The table's teacher rows: the reference (SFT) teacher and the DPO teacher, evaluated like students;
+        the reference for implicit rewards is the model each was trained from."""
         deps = {"model": getattr(self, teacher_stage)()}
-        return self._add(Stage(f"eval_{teacher_stage}", "eval", "teacher", deps, dict(self.recipe["eval"]), data=("pref_test",)))
+        config = dict(self.recipe["eval"])
+        if teacher_stage == "ref_teacher":
+            config["reference_base"] = self.teacher
+        else:
+            deps["reference"] = self.ref_teacher()
+        return self._add(Stage(f"eval_{teacher_stage}", "eval", "teacher", deps, config, data=("pref_test",)))
 
 
 TEACHER_ROWS = ("ref_teacher", "dpo_teacher")

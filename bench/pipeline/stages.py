@@ -260,8 +260,11 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
             params = inspect.signature(evaluate).parameters
             for names, limit in groups:
                 names = [names] if isinstance(names, str) else names
+                options = dict(cfg.get("options") or {})
+                options["reference_model"] = (str(ctx.model_dir(stage.deps["reference"])) if "reference" in stage.deps
+                                              else cfg.get("reference_base"))
                 wanted = {"data_dir": ctx.data_dir, "out_dir": out / "eval", "limit": limit, "seed": ctx.seed,
-                          "profile": ctx.recipe["profile"], "options": dict(cfg.get("options") or {}), "timings": timings}
+                          "profile": ctx.recipe["profile"], "options": options, "timings": timings}
                 kwargs = {k: v for k, v in wanted.items() if k in params}
                 log.info("[%s] evaluate(%s, %s, %s)", stage.name, model_dir, names, kwargs)
                 rows = evaluate(str(model_dir), names, **kwargs)
