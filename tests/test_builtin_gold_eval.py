@@ -22,7 +22,7 @@ def test_gold_benchmark_rows_answers_and_details(tmp_path):
     details = by_metric["prompt_level_strict_acc"].details
     assert details["judge"] == "gold (exact verifier)"
     assert details["data_version"] == "builtin-v1+seed0" and details["generation"]["max_new_tokens"] == 6
-    assert details["chat_template"].startswith("model's own")
+    assert details["chat_template"].startswith("ChatML (sha256:")
     lines = (tmp_path / "gold" / "answers.jsonl").read_text().splitlines()
     assert len(lines) == 3
     first = json.loads(lines[0])

@@ -8,33 +8,14 @@ Options (ctx.options): builtin_seed, max_new_tokens (256), batch_size (8), two_t
 """
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
 from . import register
 from .base import Benchmark, EvalContext, MetricResult
+from .provenance import chat_template_id, write_jsonl
 
 BENCHMARK = "gold"
-
-
-def _chat_template_name(tokenizer) -> str:
-    from methods.tokenize import FALLBACK_CHAT_TEMPLATE
-
-    template = getattr(tokenizer, "chat_template", None) or ""
-    if template == FALLBACK_CHAT_TEMPLATE:
-        return "fallback (<|role|> ... eos)"
-    return "model's own (ChatML)" if "<|im_start|>" in template else "model's own"
-
-
-def _write_jsonl_atomic(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
 
 
 def _progress(total: int, label: str):
@@ -77,13 +58,13 @@ def run(ctx: EvalContext) -> list[MetricResult]:
     model, tokenizer = ctx.model_and_tokenizer()
     details = {"judge": builtin.GOLD_JUDGE_ID, "data_version": data.data_version,
                "generator_version": data.version, "data_seed": seed, "generation": settings,
-               "chat_template": _chat_template_name(tokenizer), "model": ctx.model_spec, "limit": ctx.limit}
+               "chat_template": chat_template_id(tokenizer), "model": ctx.model_spec, "limit": ctx.limit}
     out_dir = Path(ctx.out_dir) / BENCHMARK
 
     started = time.time()
     answers = _generate(model, tokenizer, [it.messages for it in items], settings, "gold: answering")
     verdicts = [builtin.verify(it, a) for it, a in zip(items, answers)]
-    _write_jsonl_atomic(out_dir / "answers.jsonl", [
+    write_jsonl(out_dir / "answers.jsonl", [
         {"id": it.id, "prompt": it.prompt, "constraints": [c.to_dict() for c in it.constraints], "answer": a,
          "verdict": v.to_dict()} for it, a, v in zip(items, answers, verdicts)])
     row_details = {**details, "seconds": round(time.time() - started, 1), "answers": str(out_dir / "answers.jsonl")}
@@ -111,7 +92,7 @@ def _two_turn(ctx, model, tokenizer, data, settings, details, out_dir) -> list[M
     v1 = [builtin.verify(it.turns[0], a) for it, a in zip(items, first)]
     v2 = [builtin.verify(it.turns[1], a) for it, a in zip(items, second)]
     path = out_dir / "two_turn.jsonl"
-    _write_jsonl_atomic(path, [
+    write_jsonl(path, [
         {"id": it.id, "change": it.change, "turns": [
             {"prompt": t.prompt, "constraints": [c.to_dict() for c in t.constraints], "answer": a, "verdict": v.to_dict()}
             for t, a, v in zip(it.turns, answers, verdicts)]}
