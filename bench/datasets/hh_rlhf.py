@@ -14,11 +14,11 @@ import json
 import logging
 from pathlib import Path
 
-from methods.records import RecordError, from_hh
+from methods.records import from_hh
 
 from . import register
 from .base import DataSource, DataUnavailable
-from .local_files import offline
+from .local_files import convert_all, offline
 
 log = logging.getLogger("bench.datasets")
 
@@ -47,16 +47,7 @@ def _read(path: Path) -> list[dict]:
 
 
 def convert(rows: list[dict], where: str) -> list[dict]:
-    out, skipped, first = [], 0, None
-    for i, row in enumerate(rows):
-        try:
-            out.append(from_hh(row.get("chosen"), row.get("rejected"), where, i))
-        except RecordError as err:
-            skipped += 1
-            first = first or err
-    if skipped:
-        log.warning("%s: skipped %d of %d pairs that do not convert (first: %s)", where, skipped, len(rows), first)
-    return out
+    return convert_all(rows, lambda row, i: from_hh(row.get("chosen"), row.get("rejected"), where, i), where)
 
 
 class HHRLHF(DataSource):

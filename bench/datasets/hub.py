@@ -18,22 +18,9 @@ from methods.records import RecordError, from_full_conversations, validate_prefe
 
 from . import register
 from .base import DataSource
-from .local_files import availability, load_rows
+from .local_files import availability, convert_all, load_rows
 
 log = logging.getLogger("bench.datasets")
-
-
-def _convert_all(rows, convert, name: str) -> list[dict]:
-    out, skipped, first = [], 0, None
-    for i, row in enumerate(rows):
-        try:
-            out.append(convert(row, i))
-        except RecordError as err:
-            skipped += 1
-            first = first or err
-    if skipped:
-        log.warning("%s: skipped %d of %d records that could not be converted (first: %s)", name, skipped, len(rows), first)
-    return out
 
 
 class HubSource(DataSource):
@@ -59,7 +46,7 @@ class DpoMix7k(HubSource):
 
     def preference(self, split="train", data_dir=None):
         where = f"{self.name}:{split}"
-        return _convert_all(self.rows(split, data_dir), lambda r, i: from_full_conversations(r["chosen"], r["rejected"], where, i), where)
+        return convert_all(self.rows(split, data_dir), lambda r, i: from_full_conversations(r["chosen"], r["rejected"], where, i), where)
 
 
 class Deita10k(HubSource):
@@ -72,7 +59,7 @@ class Deita10k(HubSource):
 
     def sft(self, split="train", data_dir=None):
         where = f"{self.name}:{split}"
-        return _convert_all(self.rows(split, data_dir), lambda r, i: validate_sft({"messages": r["messages"]}, where, i), where)
+        return convert_all(self.rows(split, data_dir), lambda r, i: validate_sft({"messages": r["messages"]}, where, i), where)
 
 
 def helpsteer2_pairs(rows: list[dict], where: str) -> list[dict]:

@@ -7,10 +7,15 @@ file it looked for.
 """
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
+from methods.records import RecordError
+
 from .base import DataUnavailable
+
+log = logging.getLogger("bench.datasets")
 
 EXTENSIONS = ("jsonl", "jsonl.gz", "json", "parquet")
 
@@ -58,3 +63,17 @@ def load_rows(name: str, hub_id: str, folder: str, split: str, data_dir: Path | 
     except Exception as err:  # noqa: BLE001 - network, auth or a missing split all mean "not obtainable here"
         raise DataUnavailable(f"data set '{name}' ({hub_id}, split {split}) could not be loaded from the hub: "
                               f"{type(err).__name__}: {err}. {how_to_supply(name, hub_id, folder, (split,))}") from None
+
+
+def convert_all(rows, convert, name: str) -> list[dict]:
+    """Convert every row with ``convert(row, index)``; rows that fail are skipped and counted in one warning."""
+    out, skipped, first = [], 0, None
+    for i, row in enumerate(rows):
+        try:
+            out.append(convert(row, i))
+        except RecordError as err:
+            skipped += 1
+            first = first or err
+    if skipped:
+        log.warning("%s: skipped %d of %d records that do not convert (first: %s)", name, skipped, len(rows), first)
+    return out
