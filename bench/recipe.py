@@ -13,7 +13,8 @@ import yaml
 
 PROFILES = ("embedded", "paper", "test")
 DEFAULT_PROFILE = "embedded"
-TRAINING_FIELDS = ("learning_rate", "epochs", "batch_size", "grad_accum", "warmup_ratio", "scheduler", "max_steps", "loss")
+TRAINING_FIELDS = ("learning_rate", "epochs", "batch_size", "grad_accum", "warmup_ratio", "scheduler", "max_steps", "loss",
+                   "checkpoints")
 
 
 class RecipeError(ValueError):

@@ -42,3 +42,21 @@ def test_eval_command_runs_judges_and_reports_failures(tmp_path, monkeypatch):
     assert opened and opened[0]._client is None and opened[0].cache is None  # closed at the end
     assert not list(tmp_path.glob(".results.json.tmp*"))
     assert list((tmp_path / "cache" / "judgments").glob("*.sqlite"))
+
+
+def test_reference_model_flag_reaches_the_benchmarks_options(tmp_path, monkeypatch):
+    from bench.commands import eval as eval_command
+
+    seen = {}
+
+    def fake_evaluate(model, benchmarks, **kwargs):
+        seen.update(kwargs)
+        return []
+
+    monkeypatch.setattr(eval_command, "evaluate", fake_evaluate)
+    assert main(["eval", "--model", "tiny-random", "--benchmarks", "reward", "--reference-model", "tiny-random-teacher",
+                 "--out", str(tmp_path)]) == 0
+    assert seen["options"]["reference_model"] == "tiny-random-teacher"
+    seen.clear()
+    assert main(["eval", "--model", "tiny-random", "--benchmarks", "reward", "--out", str(tmp_path)]) == 0
+    assert "reference_model" not in seen["options"]

@@ -1,7 +1,7 @@
 """`bench eval`: run registered benchmarks on one model and write their rows.
 
     bench eval --model M --benchmarks mt_bench,alpaca_eval,open_llm,reward,gold --data-dir DIR
-               [--limit N] [--judge ID] [--profile embedded|paper] [--out DIR] [--json FILE]
+               [--limit N] [--judge ID] [--profile embedded|paper] [--reference-model M] [--out DIR] [--json FILE]
 
 Every benchmark shares one EvalContext (the model is loaded once, a judge server is started once) and
 the judges are closed at the end, errors included. A benchmark that fails is reported as a row with the
@@ -34,6 +34,8 @@ def register(sub) -> None:
     p.add_argument("--profile", default="embedded", help="profile whose default judges apply (embedded: local judge; paper: GPT-4)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--max-new-tokens", type=int, default=None, help="generation length for MT-Bench/AlpacaEval/gold answers")
+    p.add_argument("--reference-model", default=None, help="reference model (alias, hub id or folder) for the reward "
+                   "benchmark's implicit-reward accuracy, usually the model this one was trained from")
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="folder for answers, judgments and annotations")
     p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here (default <out>/results.json)")
     p.set_defaults(func=run)
@@ -116,6 +118,8 @@ def run(args) -> int:
         options["judge_api_key_env"] = args.judge_key_env
     if args.max_new_tokens:
         options["max_new_tokens"] = args.max_new_tokens
+    if args.reference_model:
+        options["reference_model"] = args.reference_model
     timings: dict = {}
     rows = evaluate(args.model, args.benchmarks, data_dir=args.data_dir, out_dir=args.out, limit=args.limit, seed=args.seed,
                     judge=args.judge, profile=args.profile, options=options, timings=timings)

@@ -50,6 +50,16 @@ def _grid(recipe: dict, name: str) -> list[float]:
     return [float(v) for v in (recipe.get("figure5") or {}).get(name, [])]
 
 
+def _sweep_eval(recipe: dict) -> list[str]:
+    """Fig. 5 plots reward score and accuracy only: a recipe may narrow the sweeps' evaluation to the benchmarks
+    that give them (figure5.eval_benchmarks), and the sweeps never score training-curve checkpoints."""
+    wanted = (recipe.get("figure5") or {}).get("eval_benchmarks")
+    sets = ["--set", "eval.curves=null"] if recipe["eval"].get("curves") else []
+    if wanted:
+        sets += ["--set", f"eval.benchmarks=[{','.join(wanted)}]"]
+    return sets
+
+
 def run(args) -> int:
     from bench.recipe import load_recipe
 
@@ -73,7 +83,7 @@ def run(args) -> int:
             for hyper, (method, fields) in SWEEPS.items():
                 for value in _grid(recipe, hyper):
                     sweep_dir = runs_root / f"{slug}-s{seed}-fig5-{hyper}{value:g}"
-                    sets = [x for f in fields for x in ("--set", f"{f}={value}")]
+                    sets = [x for f in fields for x in ("--set", f"{f}={value}")] + _sweep_eval(recipe)
                     _bench(["run", "--method", method, "--study", "figure5", "--model", student, "--seed", str(seed),
                             "--run-dir", str(sweep_dir), *sets, *common])
                     results.append(str(sweep_dir / "results.json"))

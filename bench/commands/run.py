@@ -193,7 +193,7 @@ def write_results(run_dir: Path, recipe, plan, rows, methods, student, teacher, 
         closure = _closure(plan, method)
         walls = {n: by_stage[n]["wall_time_s"] for n in closure}
         eval_name = f"eval_{method}"
-        metrics, eval_notes = [], []
+        metrics, eval_notes, payload = [], [], {}
         if eval_name in plan:
             payload = json.loads((Path(by_stage[eval_name]["dir"]) / "metrics.json").read_text())
             metrics, eval_notes = payload["metrics"], payload["notes"]
@@ -206,6 +206,7 @@ def write_results(run_dir: Path, recipe, plan, rows, methods, student, teacher, 
             "run_dir": str(run_dir), "teacher": teacher if any(plan[n].role == "teacher" for n in closure) else None,
             "wall_time_s": walls, "hyperparameters": _hyperparameters(plan[method], recipe), "metrics": metrics,
             "training": by_stage[method]["summary"], "notes": eval_notes, "study": study,
+            "curves": payload.get("curves", []), "samples": payload.get("samples", []),
         })
     results = {
         "schema": "adpa-bench/results/v1", "profile": recipe["profile"], "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -26,6 +26,7 @@ from bench.models import load_model, load_tokenizer
 
 from .cache import StageCache
 from .data import RunData, tokenised_pairs, tokenised_sft
+from .eval_extras import checkpoint_curves, collect_samples
 from .plan import Stage
 from .progress import StageProgress
 
@@ -93,6 +94,27 @@ class _StepProgress(TrainerCallback):
         log.info("[%s] step %d/%d", self.stage, state.global_step, state.max_steps)
 
 
+class _Checkpoints(TrainerCallback):
+    """Saves the weights (safetensors, no optimiser state) at step 0 and at ``count`` evenly spaced later steps
+    before the last, for the training-curve evaluation; the final weights are the stage's model."""
+
+    def __init__(self, model, tokenizer, folder: Path, count: int):
+        self.model, self.tokenizer, self.folder, self.count = model, tokenizer, folder, count
+        self.steps: set[int] = set()
+
+    def _save(self, step: int) -> None:
+        _save_model(self.model, self.tokenizer, self.folder / f"step-{step:05d}")
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        total = state.max_steps
+        self.steps = {round(total * i / (self.count + 1)) for i in range(1, self.count + 1)} - {0, total}
+        self._save(0)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step in self.steps:
+            self._save(state.global_step)
+
+
 def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     cfg = stage.config
     method = get_method(cfg["method"])
@@ -100,6 +122,11 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     pad_id = tokenizer.pad_token_id
     model_spec = stage.base_model or str(ctx.model_dir(stage.deps["init"]))
     model = load_model(model_spec)
+    t = cfg["training"]
+    if not t["epochs"] and (t.get("max_steps") or 0) <= 0:  # epochs 0: the recipe uses the starting model as it is
+        _save_model(model, tokenizer, out / "model")
+        return {"examples": 0, "steps": 0, "final_loss": None, "mean_loss": None, "last_metrics": {},
+                "note": f"epochs 0: {model_spec} used as is"}
     examples = ctx.examples(stage.role, "sft" if method.data == "sft" else "pref_train")
     if REF_LOGPS in method.needs:  # the frozen reference is the initial weights: score before training
         ctx.progress.start(f"{stage.name}:ref", 2 * len(examples), "seqs")
@@ -118,17 +145,18 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     if "advantages" in stage.deps:
         adv_dir = ctx.stage_dir(stage.deps["advantages"])
         examples = attach_store(examples, TopKStore.load(adv_dir / "advantages.safetensors"), "rejected", adv_dir.name)
-    t = cfg["training"]
     args = training_arguments(
         str(out / "trainer"), learning_rate=t["learning_rate"], epochs=t["epochs"], batch_size=t["batch_size"],
         grad_accum=t["grad_accum"], seed=ctx.seed, warmup_ratio=t["warmup_ratio"], scheduler=t["scheduler"],
         max_steps=t.get("max_steps", -1) or -1,
     )
     set_determinism(ctx.seed)
-    callback = _StepProgress(ctx.progress, stage.name, t["batch_size"] * t["grad_accum"])
+    callbacks = [_StepProgress(ctx.progress, stage.name, t["batch_size"] * t["grad_accum"])]
+    if t.get("checkpoints"):
+        callbacks.append(_Checkpoints(model, tokenizer, out / "checkpoints", int(t["checkpoints"])))
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):  # the Trainer prints a dict per logging step
-        trainer = train(method, model, examples, pad_id, LossConfig.from_dict(cfg["loss"]), args, callbacks=[callback])
+        trainer = train(method, model, examples, pad_id, LossConfig.from_dict(cfg["loss"]), args, callbacks=callbacks)
     ctx.progress.stop()
     history = [h for h in trainer.state.log_history if "loss" in h]
     (out / "log_history.jsonl").write_text("".join(json.dumps(h) + "\n" for h in trainer.state.log_history))
@@ -236,7 +264,7 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
     cfg = stage.config
     model_dir = ctx.model_dir(stage.deps["model"])
     metrics: list[dict] = []
-    notes = []
+    notes, curves = [], []
     if cfg.get("heldout", True):
         tokenizer = ctx.tokenizer("student")
         model = load_model(str(model_dir))
@@ -270,8 +298,36 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
                 rows = evaluate(str(model_dir), names, **kwargs)
                 metrics += [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in rows]
             log.info("[%s] benchmark seconds: %s", stage.name, timings)
-    (out / "metrics.json").write_text(json.dumps({"metrics": metrics, "notes": notes}, indent=2, default=str))
-    return {"metrics": len(metrics), "notes": notes}
+            curves = _curves(ctx, stage, out, metrics, evaluate) if cfg.get("curves") else []
+    samples = collect_samples(out / "eval")
+    (out / "metrics.json").write_text(json.dumps({"metrics": metrics, "notes": notes, "curves": curves, "samples": samples},
+                                                 indent=2, default=str))
+    return {"metrics": len(metrics), "notes": notes, "curve_points": len(curves), "samples": len(samples)}
+
+
+def _curves(ctx: RunContext, stage: Stage, out: Path, metrics: list[dict], evaluate) -> list[dict]:
+    """The recipe's curve metric (eval.curves) for each checkpoint the training stage saved (training.checkpoints)."""
+    model_stage = stage.deps["model"]
+    checkpoints = ctx.stage_dir(model_stage) / "checkpoints"
+    if not checkpoints.is_dir():
+        return []
+    curve = stage.config["curves"]
+    limits = stage.config.get("limit")
+    # The final model's value joins the curve, so the checkpoints are scored on the same items as the evaluation.
+    limit = limits.get(curve["benchmark"]) if isinstance(limits, dict) else limits
+    options = {**(stage.config.get("options") or {}), "reference_model": None}
+    steps = ctx.cache.manifest(model_stage, ctx.plan[model_stage].key).get("summary", {}).get("steps")
+    ctx.progress.start(f"{stage.name}:curve", len(list(checkpoints.glob("step-*"))), "checkpoints")
+
+    def one(model_dir: str, names: list[str]) -> list:
+        rows = evaluate(model_dir, names, data_dir=ctx.data_dir, out_dir=out / "curve" / Path(model_dir).name,
+                        limit=limit, seed=ctx.seed, profile=ctx.recipe["profile"], options=options)
+        ctx.progress.advance(1)
+        return rows
+
+    points = checkpoint_curves(checkpoints, steps, metrics, curve, one)
+    ctx.progress.stop()
+    return points
 
 
 RUNNERS = {"train": run_train, "topk": run_topk, "samples": run_samples, "advantages": run_advantages, "eval": run_eval}
