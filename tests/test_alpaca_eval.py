@@ -45,6 +45,18 @@ def test_alpaca_eval_with_the_local_judge(tmp_path, data_dir, monkeypatch):
     fallback = rows["lc_win_rate_fallback"]
     assert fallback.value is None or (0.0 <= fallback.value <= 100.0 and not math.isnan(fallback.value))
 
+    # The same outputs again: every annotation comes from alpaca_eval's cache (whole-number preferences, which
+    # pandas 3 reads as int64), and the result is the same, not a failure.
+    ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "again", limit=5,
+                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
+    try:
+        again = {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
+    finally:
+        close_judges(ctx)
+    assert "annotation_error" not in again["win_rate"].details
+    assert (again["win_rate"].value, again["win_rate"].n_failures) == (win.value, win.n_failures)
+    assert json.loads(json.dumps(again["win_rate"].to_dict(), allow_nan=False))  # strict JSON, no NaN
+
 
 class _LongerWins:
     """A pairwise judge that prefers the longer answer (a stand-in for reward:<model>)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from bench.perf import run as perf_run
 from bench.perf.cases import PerfConfig, StepCase, TRAIN_CASES, sft_rows, synthetic_pairs
@@ -114,3 +115,20 @@ def test_cli_registers_perf_and_refuses_missing_cuda(monkeypatch):
     assert args.quick and args.json == "x.json" and args.device == "cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert main(["perf", "--device", "cuda"]) == 2
+
+
+def test_generation_roofline_bound_by_hand():
+    from bench.perf.run import generation_ratio_bound
+
+    # 1M fp32 parameters, 1 GFLOP/s, 1 GB/s: a step reads 4 ms of weights; batch 1 computes 2 ms, batch 8 16 ms.
+    assert generation_ratio_bound(10**6, 4, 1e9, 1e9, 8) == pytest.approx(8 * 4e-3 / 16e-3)
+    # Weight traffic dominating at every batch: batching is free, the bound is the batch size.
+    assert generation_ratio_bound(10**6, 4, 1e12, 1e6, 8) == pytest.approx(8.0)
+    # Compute dominating even at batch 1: no speed-up at all.
+    assert generation_ratio_bound(10**6, 4, 1e6, 1e12, 8) == pytest.approx(1.0)
+
+
+def test_memory_bandwidth_is_a_positive_rate():
+    from bench.perf.measure import memory_bandwidth
+
+    assert memory_bandwidth("cpu", torch.float32, mib=8, repeats=3) > 1e6

@@ -103,3 +103,10 @@ def test_bench_run_writes_curves_and_samples_and_epochs_0_keeps_the_base(tmp_pat
     original = load_file(tmp_path / "cache" / "models" / base / "model.safetensors")
     assert trained.keys() == original.keys()
     assert all(torch.equal(trained[k], original[k]) for k in trained)
+
+
+def test_metric_rows_never_carry_nan_into_json():
+    from bench.evals import MetricResult
+
+    row = MetricResult("alpaca_eval", "win_rate", None, details={"leaderboard": {"win_rate": float("nan"), "n": [1.0, float("inf")]}})
+    assert json.loads(json.dumps(row.to_dict(), allow_nan=False))["details"] == {"leaderboard": {"win_rate": None, "n": [1.0, None]}}

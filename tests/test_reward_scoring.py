@@ -156,3 +156,13 @@ def test_missing_reference_and_unavailable_reward_model_are_reported(tmp_path: P
     assert rows["accuracy"].value is None and "reference model" in rows["accuracy"].missing_reason
     assert rows["score"].value is None and "someone/not-downloaded-rm" in rows["score"].missing_reason
     assert rows["rm_accuracy_vs_rejected"].value is None
+
+
+def test_a_model_that_is_its_own_reference_has_no_reward_accuracy(tmp_path: Path, monkeypatch):
+    from bench import datasets
+
+    monkeypatch.setitem(datasets.SOURCES, "fake_pairs", _FakeSource())
+    ctx = EvalContext(model_spec="tiny-random", out_dir=tmp_path, limit=2, options={
+        "reward_dataset": "fake_pairs", "reward_model": "someone/not-downloaded-rm", "reference_model": "tiny-random"})
+    rows = {r.metric: r for r in get_benchmark("reward").run(ctx)}
+    assert rows["accuracy"].value is None and "same weights" in rows["accuracy"].missing_reason

@@ -94,6 +94,14 @@ def resolved_annotator_config(judge, out_dir: Path) -> tuple[Path, str]:
     return target, name
 
 
+def _float_preferences(annotator) -> None:
+    """pandas reads a cache whose preferences are all whole (1.0 / 2.0) as int64, and pandas 3 then refuses
+    alpaca_eval's 1.5 (its tie value, written into that column on every call): keep the column float."""
+    cached = getattr(annotator, "df_annotations", None)
+    if cached is not None and annotator.annotation_key in cached.columns:
+        cached[annotator.annotation_key] = cached[annotator.annotation_key].astype(float)
+
+
 def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict], out_dir: Path) -> tuple[list[dict], dict]:
     import yaml
 
@@ -111,6 +119,7 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
     caching_path = judge_cache_dir() / f"alpaca_eval_{name}_{cache_key}.json"
     caching_path.parent.mkdir(parents=True, exist_ok=True)
     annotator = PairwiseAnnotator(annotators_config=str(config_path), caching_path=str(caching_path))
+    _float_preferences(annotator)
     key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or None)
     info = {"annotation_path": "alpaca_eval PairwiseAnnotator (fn_completions: openai_completions)",
             "annotator_config": str(config_path), "annotator_name": name, "annotation_cache": str(caching_path),

@@ -6,6 +6,7 @@ Rows are plain data (``to_dict``) and go into the results JSON that every table 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -24,7 +25,19 @@ class MetricResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data for JSON: a NaN or infinity anywhere (libraries report failed runs that way) becomes None,
+        because results files are strict JSON."""
+        return finite_or_none(asdict(self))
+
+
+def finite_or_none(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
 
 
 @dataclass

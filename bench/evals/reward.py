@@ -127,7 +127,11 @@ def run(ctx: EvalContext) -> list[MetricResult]:
         pc, pr = pair_logps(model, tokenizer, pairs)
         rc, rr = pair_logps(ref_model, tokenizer, pairs)
         del ref_model
-        rows.append(MetricResult(BENCHMARK, "accuracy", implicit_reward_accuracy(pc, pr, rc, rr), n_items=len(pairs),
+        identical = all(p == r for p, r in zip(pc + pr, rc + rr))
+        rows.append(MetricResult(BENCHMARK, "accuracy", None if identical else implicit_reward_accuracy(pc, pr, rc, rr),
+                                 n_items=len(pairs), missing_reason=(
+                                     "the model scores every pair exactly as its reference does (the same weights): "
+                                     "implicit rewards are all 0") if identical else None,
                                  details={**base, "reference_model": str(reference),
                                           "definition": "fraction of test pairs with log(pi/pi_ref)(chosen) > log(pi/pi_ref)(rejected)"}))
     else:

@@ -55,6 +55,14 @@ def matmul_flops(device: str, dtype: torch.dtype, n: int = 1024, repeats: int = 
     return 2 * n**3 * inner / median(times)
 
 
+def memory_bandwidth(device: str, dtype: torch.dtype, mib: int = 256, repeats: int = 5) -> float:
+    """Read bandwidth in bytes/s: summing a tensor far larger than the caches, median of ``repeats`` runs."""
+    x = torch.ones(mib * 2**20 * 8 // torch.finfo(dtype).bits, device=device, dtype=dtype)
+    run = lambda: x.sum()  # noqa: E731
+    run()
+    return x.numel() * x.element_size() / median([timed(run, device) for _ in range(repeats)])
+
+
 def peak_rss_bytes() -> int:
     """This process's peak resident set size.
 

@@ -10,7 +10,7 @@ from typing import Callable
 import torch
 
 from .cases import TRAIN_CASES, PerfConfig, build_case, load_model, load_tokenizer, make_pairs, parameter_count, sft_rows
-from .measure import interleaved, load_average, matmul_flops, median
+from .measure import interleaved, load_average, matmul_flops, median, memory_bandwidth
 from .memory import measure_in_subprocess
 from .rows import Row
 
@@ -107,7 +107,7 @@ def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
     ]
 
 
-def generation_rows(cfg: PerfConfig, say: Say) -> list[Row]:
+def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
     from transformers.utils import logging as hf_logging
 
     from methods.generate import generate_ids
@@ -130,8 +130,25 @@ def generation_rows(cfg: PerfConfig, say: Say) -> list[Row]:
     times = interleaved({f"batch {cfg.gen_batch}": run(cfg.gen_batch), "batch 1": run(1)}, cfg.repeats, cfg.warmup,
                         cfg.device, say)
     rate = {k: produced[k] / median(t) for k, t in times.items()}
+    measured = rate[f"batch {cfg.gen_batch}"] / rate["batch 1"]
+    say("memory bandwidth")
+    bandwidth = memory_bandwidth(cfg.device, cfg.dtype)
+    bound = generation_ratio_bound(sum(p.numel() for p in model.parameters()), torch.finfo(cfg.dtype).bits // 8,
+                                   flops, bandwidth, cfg.gen_batch)
     return [Row(f"generation batch {cfg.gen_batch} vs batch 1", rate[f"batch {cfg.gen_batch}"], rate["batch 1"],
-                "tokens/s", "ratio >= 4", f"{len(prompts)} prompts x {cfg.gen_new_tokens} new tokens, greedy, KV cache")]
+                "tokens/s", "ratio >= 4", f"{len(prompts)} prompts x {cfg.gen_new_tokens} new tokens, greedy, KV cache"),
+            Row("machine read bandwidth", bandwidth, None, "bytes/s", None, "sum of a 256 MiB tensor"),
+            Row("generation speed-up vs this machine's roofline bound", measured, bound, "x", None,
+                "bound = b*max(2P/F, sP/B) / max(b*2P/F, sP/B): decode reads every weight (s bytes each) once per step "
+                "and does 2P FLOPs per token; F matmul rate, B read bandwidth")]
+
+
+def generation_ratio_bound(params: int, bytes_per_param: int, flops: float, bandwidth: float, batch: int) -> float:
+    """The largest batch-vs-1 tokens/s ratio a roofline allows: one decode step costs the larger of its compute
+    (2 FLOPs per parameter per sequence) and its weight traffic (every weight read once, whatever the batch)."""
+    weights = params * bytes_per_param / bandwidth
+    step = lambda b: max(b * 2 * params / flops, weights)  # noqa: E731
+    return batch * step(1) / step(batch)
 
 
 def run_all(cfg: PerfConfig, say: Say = lambda _: None) -> list[Row]:
@@ -145,7 +162,7 @@ def run_all(cfg: PerfConfig, say: Say = lambda _: None) -> list[Row]:
     gc.collect()
     rows += precompute_rows(cfg, say)
     gc.collect()
-    rows += generation_rows(cfg, say)
+    rows += generation_rows(cfg, flops, say)
     rows.append(Row("load average (1 min) after vs before", load_average(), load_before, "load", None,
                     f"{os.cpu_count()} CPUs; other work on the machine slows both sides of every ratio alike"))
     return rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -60,9 +61,10 @@ def _alpaca_eval(folder: Path) -> list[dict]:
     out = []
     for i, a in enumerate(json.loads(path.read_text(encoding="utf-8"))[:SAMPLES_PER_BENCHMARK]):
         preference = a.get("preference")
-        rating = None if preference in (None, "") else float(preference) - 1.0  # 1.0 = the model's output won
+        rating = float(preference) - 1.0 if isinstance(preference, (int, float)) and math.isfinite(preference) else None
+        # rating 1.0: the model's output won; 0.5: a tie (identical outputs)
         out.append({"benchmark": "alpaca_eval", "prompt_id": str(i), "prompt": a.get("instruction", ""), "output": a.get("output_2", ""),
-                    "rating": rating, "rationale": f"judge preferred {'the model' if rating == 1.0 else 'the reference'}"
+                    "rating": rating, "rationale": f"judge preferred {'the model' if rating == 1.0 else 'neither (a tie)' if rating == 0.5 else 'the reference'}"
                     f" (raw completion {a.get('preference_raw_completion')!r})" if rating is not None else "no judgement"})
     return out
 
