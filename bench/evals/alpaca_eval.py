@@ -125,7 +125,7 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
             "annotator_config": str(config_path), "annotator_name": name, "annotation_cache": str(caching_path),
             "annotator_seed": annotator.seed,
             "annotator_settings": yaml.safe_load(config_path.read_text())[name],
-            "note": "requests go through alpaca_eval's openai_completions, so the judge's own request stats stay 0"}
+            "judge_request_stats": "requests go through alpaca_eval's openai_completions, so the judge's own request stats stay 0"}
     try:
         annotations = annotator.annotate_head2head(outputs_1=reference, outputs_2=outputs, is_ordered=True,
                                                    openai_api_keys=[key] if key else None)
