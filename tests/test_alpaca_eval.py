@@ -23,15 +23,19 @@ def test_resolved_config_never_holds_the_key(tmp_path, monkeypatch):
     assert Path(__import__("yaml").safe_load(text)[name]["prompt_template"]).is_file()
 
 
+def _local_judge_rows(tmp_path, data_dir, out: str) -> dict:
+    ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / out, limit=5,
+                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
+    try:
+        return {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
+    finally:
+        close_judges(ctx)
+
+
 @pytest.mark.slow
 def test_alpaca_eval_with_the_local_judge(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))  # alpaca_eval's annotation cache lives there
-    ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "out", limit=5,
-                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
-    try:
-        rows = {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
-    finally:
-        close_judges(ctx)
+    rows = _local_judge_rows(tmp_path, data_dir, "out")
     win = rows["win_rate"]
     assert win.n_items == 5 and win.details["annotation_path"].startswith("alpaca_eval PairwiseAnnotator")
     annotations = json.loads(Path(win.details["annotations_file"]).read_text())
@@ -47,12 +51,7 @@ def test_alpaca_eval_with_the_local_judge(tmp_path, data_dir, monkeypatch):
 
     # The same outputs again: every annotation comes from alpaca_eval's cache (whole-number preferences, which
     # pandas 3 reads as int64), and the result is the same, not a failure.
-    ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "again", limit=5,
-                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
-    try:
-        again = {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
-    finally:
-        close_judges(ctx)
+    again = _local_judge_rows(tmp_path, data_dir, "again")
     assert "annotation_error" not in again["win_rate"].details
     assert (again["win_rate"].value, again["win_rate"].n_failures) == (win.value, win.n_failures)
     assert json.loads(json.dumps(again["win_rate"].to_dict(), allow_nan=False))  # strict JSON, no NaN
