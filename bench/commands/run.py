@@ -180,7 +180,6 @@ def write_results(run_dir: Path, recipe, plan, rows, methods, student, teacher, 
     import torch
     import transformers
 
-    from bench.evals.base import finite_or_none
     from bench.pipeline.cache import write_json_atomic
     from bench.pipeline.plan import TEACHER_ROWS
 
@@ -197,7 +196,7 @@ def write_results(run_dir: Path, recipe, plan, rows, methods, student, teacher, 
         metrics, eval_notes, payload = [], [], {}
         if eval_name in plan:
             payload = json.loads((Path(by_stage[eval_name]["dir"]) / "metrics.json").read_text())
-            metrics, eval_notes = finite_or_none(payload["metrics"]), payload["notes"]
+            metrics, eval_notes = payload["metrics"], payload["notes"]
             walls["eval"] = by_stage[eval_name]["wall_time_s"]
         else:
             eval_notes = ["evaluation skipped (--no-eval)"]

@@ -133,7 +133,7 @@ def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
     measured = rate[f"batch {cfg.gen_batch}"] / rate["batch 1"]
     say("memory bandwidth")
     bandwidth = memory_bandwidth(cfg.device, cfg.dtype)
-    bound = generation_ratio_bound(sum(p.numel() for p in model.parameters()), torch.finfo(cfg.dtype).bits // 8,
+    bound = generation_ratio_bound(parameter_count(model), torch.finfo(cfg.dtype).bits // 8,
                                    flops, bandwidth, cfg.gen_batch)
     return [Row(f"generation batch {cfg.gen_batch} vs batch 1", rate[f"batch {cfg.gen_batch}"], rate["batch 1"],
                 "tokens/s", "ratio >= 4", f"{len(prompts)} prompts x {cfg.gen_new_tokens} new tokens, greedy, KV cache"),
