@@ -6,38 +6,11 @@ Rows are plain data (``to_dict``) and go into the results JSON that every table 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-
-@dataclass
-class MetricResult:
-    benchmark: str  # e.g. "mt_bench"
-    metric: str  # e.g. "turn1", "win_rate", "arc_challenge/acc_norm", "average"
-    value: float | None
-    n_items: int = 0
-    n_failures: int = 0  # judge failures / unparseable ratings, counted, never averaged in
-    stderr: float | None = None
-    missing_reason: str | None = None
-    # benchmark + data version, judge id and settings, generation settings, chat template, seed ...
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        """Plain data for JSON: a NaN or infinity anywhere (libraries report failed runs that way) becomes None,
-        because results files are strict JSON."""
-        return finite_or_none(asdict(self))
-
-
-def finite_or_none(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite_or_none(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite_or_none(v) for v in value]
-    return value
+from bench.results.schema import BenchmarkResult, MetricResult, Sample, finite_or_none  # noqa: F401 - re-exported
 
 
 @dataclass
