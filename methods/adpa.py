@@ -8,6 +8,8 @@ class ADPA(Method):
     """The student's own samples take the "rejected" slot; preference labels are not used."""
 
     name = "adpa"
+    label = "ADPA"
+    headline = {"gamma": ("adpa_weight",)}  # the paper's gamma: the weight of the advantage term
     description = "Advantage-guided distillation: NLL on chosen + expected teacher advantage on student samples."
     data = "preference"
     needs = frozenset({STUDENT_SAMPLES, ADVANTAGES})
@@ -28,6 +30,7 @@ class ADPA(Method):
 
 class ADPAPlus(ADPA):
     name = "adpa_plus"
+    label = "ADPA+"
     description = "ADPA started from, and sampled by, the DCKD student."
     init = "dckd"
     sample_generator = "dckd"

@@ -64,7 +64,10 @@ class LossConfig:
 
 class Method:
     name: ClassVar[str]
+    label: ClassVar[str]  # how tables and plots name it
     description: ClassVar[str]
+    # Headline hyperparameters (the paper's symbols) -> the loss settings they set; tables and Figure 5 show them.
+    headline: ClassVar[dict[str, tuple[str, ...]]] = {}
     data: ClassVar[str]  # "sft" or "preference"
     needs: ClassVar[frozenset] = frozenset()
     init: ClassVar[str] = "sft"  # student checkpoint it starts from: "base", "sft" or "dckd"

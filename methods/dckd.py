@@ -6,6 +6,9 @@ from .losses import nll_loss, topk_forward_kl
 
 class DCKD(Method):
     name = "dckd"
+    label = "DCKD"
+    # The paper's alpha weighs both KL terms (method spec, section 2(c)): Figure 5 sweeps it.
+    headline = {"alpha": ("chosen_distill_weight", "rejected_distill_weight")}
     description = "Dual-constrained KD: NLL on chosen + forward KL to the DPO teacher's top-K on chosen and rejected."
     data = "preference"
     needs = frozenset({TEACHER_TOPK})

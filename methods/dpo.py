@@ -6,6 +6,7 @@ from .losses import dpo_loss, sequence_logps
 
 class DPO(Method):
     name = "dpo"
+    label = "DPO"
     description = "Direct preference optimisation (sigmoid loss) against precomputed reference log-probs."
     data = "preference"
     needs = frozenset({REF_LOGPS})

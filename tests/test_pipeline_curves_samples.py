@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 
 from bench.pipeline.eval_extras import _question, checkpoint_curves, collect_samples
-from bench.report.results import parse_results
+from bench.results import parse_results
 from pipeline_helpers import bench_env, run_bench
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench.report.render import render_report
-from bench.report.results import parse_results
+from bench.results import parse_results
 from report_helpers import IMG, SCRIPT, copy_doc
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -11,7 +11,7 @@ import pytest
 
 from bench.cli import main
 from bench.report.plots import curve_series, sweep_series
-from bench.report.results import parse_results
+from bench.results import parse_results
 from report_helpers import copy_doc, write
 
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from bench.report.results import ResultsError, load_results, merge_results, save_results
+from bench.results import ResultsError, load_results, merge_results, save_results
 from report_helpers import copy_doc, write
 
 
@@ -46,7 +46,7 @@ def test_nan_is_refused(tmp_path):
 def test_wrong_schema(tmp_path):
     doc = copy_doc()
     doc["schema"] = "adpa-bench/results/v0"
-    assert "schema: expected 'adpa-bench/results/v1'" in _error(tmp_path, doc)
+    assert "schema: expected 'adpa-bench/results/v2' (or the older 'adpa-bench/results/v1'), got 'adpa-bench/results/v0'" in _error(tmp_path, doc)
 
 
 def test_null_value_needs_a_reason(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from bench.report.csv import render_csv
 from bench.report.latex import render_latex
 from bench.report.markdown import render_markdown
-from bench.report.results import ResultsError, parse_results
+from bench.results import ResultsError, parse_results
 from bench.report.table import build_table
 from report_helpers import ADPA_SEEDS, copy_doc
 

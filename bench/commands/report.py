@@ -22,7 +22,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from bench.report.html import load_perf
     from bench.report.render import render_report
-    from bench.report.results import ResultsError, load_results, merge_results
+    from bench.results import ResultsError, load_results, merge_results
 
     if "/" in args.name or args.name in ("", ".", ".."):
         print(f"bench report: --name must be a plain file name, got {args.name!r}", file=sys.stderr)

@@ -15,8 +15,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from .plots import Rendered
-from .results import ResultsError, Results
-from .table import METHOD_LABELS, ROW_ORDER, build_table, cell_text
+from bench.results import Results, ResultsError, known_methods
+
+from .table import build_table, cell_text
 
 TEMPLATES = Path(__file__).parent / "templates"
 FIGURE_TITLES = {"figure5": "Figure 5: hyper-parameter study (DCKD alpha, ADPA gamma)",
@@ -90,7 +91,7 @@ def load_perf(path: str | Path) -> Perf:
 
 
 def _runs(results: Results) -> list[dict]:
-    order = {m: i for i, m in enumerate(ROW_ORDER)}
+    order = {m: i for i, m in enumerate(known_methods())}
     entries = sorted(results.entries, key=lambda e: (e.study != "main", e.study, e.student, order[e.method], e.seed))
     runs = []
     for e in entries:
@@ -98,7 +99,7 @@ def _runs(results: Results) -> list[dict]:
         failures = sum(m.n_failures for m in e.metrics)
         notes = e.extra.get("notes")
         notes = [str(n) for n in notes] if isinstance(notes, list) else ([str(notes)] if notes else [])
-        runs.append({"student": e.student, "method": METHOD_LABELS[e.method], "seed": e.seed, "study": e.study,
+        runs.append({"student": e.student, "method": known_methods()[e.method], "seed": e.seed, "study": e.study,
                      "model": e.model, "teacher": e.teacher_alias or "", "run_dir": e.run_dir or "",
                      "hyperparameters": _scalar(e.hyperparameters) if e.hyperparameters else "",
                      "wall": ", ".join(f"{k} {'–' if v is None else f'{v:.1f}'}" for k, v in e.wall_time_s.items()),
@@ -109,14 +110,14 @@ def _runs(results: Results) -> list[dict]:
 
 def _samples(results: Results) -> list[dict]:
     """Prompts in first-seen order; for each, every model's output side by side in table row order."""
-    order = {m: i for i, m in enumerate(ROW_ORDER)}
+    order = {m: i for i, m in enumerate(known_methods())}
     prompts: dict[tuple[str, str, str], dict] = {}
     for e in sorted(results.entries, key=lambda e: (e.study != "main", e.student, order[e.method], e.seed)):
-        label = f"{e.student} · {METHOD_LABELS[e.method]} · seed {e.seed}" + ("" if e.study == "main" else f" · {e.study}")
+        label = f"{e.student} · {known_methods()[e.method]} · seed {e.seed}" + ("" if e.study == "main" else f" · {e.study}")
         for s in e.samples:
             # keyed by the prompt text too: two runs that disagree on a prompt id's text are not put side by side
-            group = prompts.setdefault((s.benchmark, s.prompt_id, s.prompt),
-                                       {"benchmark": s.benchmark, "prompt_id": s.prompt_id, "prompt": s.prompt,
+            group = prompts.setdefault((s.benchmark, s.item_id, s.prompt),
+                                       {"benchmark": s.benchmark, "prompt_id": s.item_id, "prompt": s.prompt,
                                         "outputs": []})
             group["outputs"].append({"label": label, "output": s.output, "rationale": s.rationale,
                                      "rating": "–" if s.rating is None else f"{s.rating:.4g}"})

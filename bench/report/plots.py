@@ -17,8 +17,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from .results import MAIN_STUDY, Entry, Results, ResultsError
-from .table import METHOD_LABELS
+from bench.results import MAIN_STUDY, Entry, Results, ResultsError, known_methods
 
 SWEEPS = (("dckd", "alpha", "DCKD: alpha (weight of the distillation loss)"),
           ("adpa", "gamma", "ADPA: gamma (weight of the advantage loss)"))
@@ -85,7 +84,7 @@ def figure5(results: Results) -> Figure | None:
                 xs, means, stds, _ = zip(*points)
                 ax.errorbar(xs, means, yerr=stds if any(stds) else None, marker="o", capsize=3, label=plain(student))
             if not series:
-                ax.text(0.5, 0.5, f"no {METHOD_LABELS[method]} runs with {param}", ha="center", va="center",
+                ax.text(0.5, 0.5, f"no {known_methods()[method]} runs with {param}", ha="center", va="center",
                         transform=ax.transAxes, color="0.4")
             elif len(series) > 1 or row == 0:
                 ax.legend(fontsize="small", title="student", title_fontsize="small")
@@ -104,7 +103,7 @@ def curve_series(results: Results) -> dict[str, dict[str, list[tuple]]]:
     for entry in results.entries:
         if entry.study != MAIN_STUDY:
             continue
-        label = f"{entry.student} · {METHOD_LABELS[entry.method]}"
+        label = f"{entry.student} · {known_methods()[entry.method]}"
         for point in entry.curves:
             if point.value is not None:
                 points.setdefault(point.name, {}).setdefault(label, {}).setdefault(point.step, []).append(point.value)

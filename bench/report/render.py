@@ -5,7 +5,6 @@ previous report untouched rather than half of a new one.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +13,9 @@ from .html import Perf, render_html
 from .latex import render_latex
 from .markdown import render_markdown
 from .plots import FIGURE_NAMES, render_figures
-from .results import Results, atomic_write_bytes, results_to_dict
+from bench.io import atomic_write_bytes, json_text
+from bench.results import Results, results_to_dict
+
 from .table import build_table
 
 
@@ -31,7 +32,7 @@ def render_report(results: Results, out_dir: str | Path, name: str = "table2", *
         f"{name}.csv": render_csv(build_table(results, "all")).encode(),
         f"{name}.tex": render_latex(table).encode(),
         f"{name}.html": render_html(results, figures, title=title, perf=perf, generated=generated).encode(),
-        f"{name}.results.json": (json.dumps(results_to_dict(results), indent=2, ensure_ascii=False) + "\n").encode(),
+        f"{name}.results.json": json_text(results_to_dict(results)).encode(),
     }
     for figure in figures:
         files[f"{figure.name}.png"] = figure.png

@@ -26,11 +26,7 @@ import re
 import statistics
 from dataclasses import dataclass, field
 
-from .results import MAIN_STUDY, STUDENT_METHODS, TEACHER_METHODS, Entry, Results, ResultsError
-
-METHOD_LABELS = {"ref_teacher": "Teacher (reference)", "dpo_teacher": "Teacher (DPO)", "sft": "SFT", "dpo": "DPO",
-                 "dckd": "DCKD", "adpa": "ADPA", "adpa_plus": "ADPA+"}
-ROW_ORDER = TEACHER_METHODS + STUDENT_METHODS
+from bench.results import MAIN_STUDY, TEACHER_ROWS, Entry, Results, ResultsError, known_methods
 
 # (benchmark, metric, short label, data set the benchmark uses when details do not say)
 KNOWN_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
@@ -114,7 +110,7 @@ class Row:
 
     @property
     def is_teacher(self) -> bool:
-        return self.method in TEACHER_METHODS
+        return self.method in TEACHER_ROWS
 
 
 @dataclass
@@ -304,7 +300,7 @@ def build_table(results: Results, which: str = "main") -> Table:
 
     def make_row(block_student: str, group: list[Entry], teacher: str | None = None) -> Row:
         first = group[0]
-        label = METHOD_LABELS[first.method]
+        label = known_methods()[first.method]
         alias = first.student if first.student != block_student else teacher
         if first.is_teacher and alias:
             label = f"{label}: {alias}"
@@ -322,8 +318,8 @@ def build_table(results: Results, which: str = "main") -> Table:
             raise ResultsError(f"student {student!r}: entries name different teachers ({', '.join(linked)})")
         teacher = linked[0] if linked else only_teacher
         rows = []
-        for method in ROW_ORDER:
-            if method in TEACHER_METHODS:
+        for method in known_methods():
+            if method in TEACHER_ROWS:
                 # a teacher row filed under the student itself, else the linked teacher's own rows
                 group = groups.get((student, method)) or (groups.get((teacher, method)) if teacher else None)
                 if group and group[0].student == teacher:
@@ -336,7 +332,7 @@ def build_table(results: Results, which: str = "main") -> Table:
     for teacher in teacher_groups:  # teachers no student links to get a block of their own
         if teacher in used_teachers or teacher in students:
             continue
-        rows = [make_row(teacher, groups[(teacher, m)]) for m in TEACHER_METHODS if (teacher, m) in groups]
+        rows = [make_row(teacher, groups[(teacher, m)]) for m in TEACHER_ROWS if (teacher, m) in groups]
         blocks.append(Block(teacher, teacher, rows))
 
     for block in blocks:

@@ -1,53 +1,48 @@
-"""Load, validate, merge and save the results JSON (schema "adpa-bench/results/v1").
+"""The results document (schema "adpa-bench/results/v2"): build, validate, save, load and merge.
 
-Validation is strict because every table and plot trusts it: a bad
-file fails with the file, the entry (index, student, method, seed) and the field in the message.
+A results file holds one entry per evaluated model (student x method x seed x study, plus the teacher rows);
+each entry holds its metrics (``bench.results.schema.MetricResult``: value, n, 95% interval, per-item scores), its
+samples, curves and run facts. Validation is strict because every table and plot trusts it: a bad file fails with
+the file, the entry (index, student, method, seed) and the field in the message. Files of schema v1 (written
+before intervals existed) still load: their metrics simply carry no interval and no item scores.
 
-Optional fields added on top of the team schema (all may be omitted):
 - entry ``"teacher"``: alias of the teacher a student row was distilled from; it puts that teacher's rows
   (``ref_teacher``/``dpo_teacher`` entries whose ``student`` is the teacher alias) into the student's table block.
 - entry ``"study"``: ``"main"`` (default) rows form the comparison table; any other name (e.g. ``"figure5"``) marks
   hyper-parameter sweep runs, which only the plots use.
-Unknown keys are kept (``extra``) and written back by :func:`save_results`.
+Unknown entry and top-level keys are kept (``extra``) and written back.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-SCHEMA = "adpa-bench/results/v1"
+from bench.io import atomic_write_text, json_text, reject_constant
+
+from .schema import SCORE_KINDS, Interval, MetricResult, Sample, finite_or_none
+
+SCHEMA = "adpa-bench/results/v2"
+SCHEMA_V1 = "adpa-bench/results/v1"
 RESULTS_FILENAME = "results.json"  # what a run directory holds
-STUDENT_METHODS = ("sft", "dpo", "dckd", "adpa", "adpa_plus")
-TEACHER_METHODS = ("ref_teacher", "dpo_teacher")
-METHODS = TEACHER_METHODS + STUDENT_METHODS
+# The table's teacher rows: pipeline roles, not training methods (method names come from methods.registry).
+TEACHER_ROWS = {"ref_teacher": "Teacher (reference)", "dpo_teacher": "Teacher (DPO)"}
 MAIN_STUDY = "main"
+
+
+def known_methods() -> dict[str, str]:
+    """Row kind -> label, in table order: the teacher rows, then every registered method."""
+    from methods.registry import METHODS
+
+    return {**TEACHER_ROWS, **{name: method.label for name, method in METHODS.items()}}
 
 
 class ResultsError(ValueError):
     """A results file (or a set of them) that cannot be used; the message names file, entry and field."""
-
-
-@dataclass
-class Metric:
-    benchmark: str
-    metric: str
-    value: float | None
-    n_items: int = 0
-    n_failures: int = 0
-    stderr: float | None = None
-    missing_reason: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.benchmark, self.metric)
 
 
 @dataclass
@@ -59,23 +54,12 @@ class CurvePoint:
 
 
 @dataclass
-class Sample:
-    benchmark: str
-    prompt_id: str
-    prompt: str
-    output: str
-    rating: float | None = None
-    rationale: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Entry:
     student: str
     method: str
     seed: int
     model: str
-    metrics: list[Metric]
+    metrics: list[MetricResult]
     run_dir: str | None = None
     wall_time_s: dict[str, float | None] = field(default_factory=dict)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
@@ -88,14 +72,14 @@ class Entry:
 
     @property
     def is_teacher(self) -> bool:
-        return self.method in TEACHER_METHODS
+        return self.method in TEACHER_ROWS
 
     @property
     def teacher_alias(self) -> str | None:
         linked = self.teacher if self.teacher is not None else self.hyperparameters.get("teacher")
         return linked if isinstance(linked, str) and linked else None
 
-    def metric(self, benchmark: str, name: str) -> Metric | None:
+    def metric(self, benchmark: str, name: str) -> MetricResult | None:
         for row in self.metrics:
             if row.benchmark == benchmark and row.metric == name:
                 return row
@@ -196,14 +180,51 @@ def _extra(obj: dict, known: tuple[str, ...]) -> dict:
     return {k: v for k, v in obj.items() if k not in known}
 
 
-_METRIC_KEYS = ("benchmark", "metric", "value", "n_items", "n_failures", "stderr", "missing_reason", "details")
+_METRIC_KEYS = ("benchmark", "metric", "value", "n_items", "n_failures", "stderr", "missing_reason", "details",
+                "interval", "items", "higher_is_better")
 
 
-def _parse_metric(c: _Checker, raw: Any, where: str) -> Metric:
+def _parse_interval(c: _Checker, raw: dict, where: str) -> Interval | None:
+    value = raw.get("interval")
+    if value is None:
+        return None
+    value = c.obj(value, f"{where}.interval")
+    low, high = c.number(value, "low", f"{where}.interval", nullable=False, required=True), \
+        c.number(value, "high", f"{where}.interval", nullable=False, required=True)
+    if low > high:
+        raise c.fail(f"{where}.interval", f"low {low} is above high {high}")
+    level = c.number(value, "level", f"{where}.interval", nullable=False) or 0.95
+    return Interval(low, high, c.string(value, "method", f"{where}.interval"), level)
+
+
+def _parse_items(c: _Checker, raw: dict, where: str) -> tuple[dict[str, float] | None, str | None]:
+    value = raw.get("items")
+    if value is None:
+        return None, None
+    value = c.obj(value, f"{where}.items")
+    kind = value.get("kind")
+    if kind not in SCORE_KINDS:
+        raise c.fail(f"{where}.items.kind", f"expected one of {', '.join(SCORE_KINDS)}, got {kind!r}")
+    ids, scores = c.listing(value, "ids", f"{where}.items", required=True), c.listing(value, "scores", f"{where}.items", required=True)
+    if len(ids) != len(scores):
+        raise c.fail(f"{where}.items", f"{len(ids)} ids but {len(scores)} scores")
+    if len(set(map(str, ids))) != len(ids):
+        raise c.fail(f"{where}.items.ids", "item ids must be unique")
+    for i, score in enumerate(scores):
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            raise c.fail(f"{where}.items.scores[{i}]", f"expected a finite number, got {score!r}")
+    return {str(i): float(v) for i, v in zip(ids, scores)}, kind
+
+
+def _parse_metric(c: _Checker, raw: Any, where: str) -> MetricResult:
     raw = c.obj(raw, where)
     if "value" not in raw:
         raise c.fail(where, "missing required field 'value' (use null plus 'missing_reason' when not measured)")
-    metric = Metric(
+    unknown = sorted(set(raw) - set(_METRIC_KEYS))
+    if unknown:
+        raise c.fail(where, f"unknown field(s) {', '.join(unknown)}")
+    item_scores, kind = _parse_items(c, raw, where)
+    metric = MetricResult(
         benchmark=c.string(raw, "benchmark", where),
         metric=c.string(raw, "metric", where),
         value=c.number(raw, "value", where),
@@ -212,7 +233,10 @@ def _parse_metric(c: _Checker, raw: Any, where: str) -> Metric:
         stderr=c.number(raw, "stderr", where),
         missing_reason=c.string(raw, "missing_reason", where, required=False),
         details=c.mapping(raw, "details", where),
-        extra=_extra(raw, _METRIC_KEYS),
+        interval=_parse_interval(c, raw, where),
+        item_scores=item_scores,
+        score_kind=kind,
+        higher_is_better=raw.get("higher_is_better", True) is not False,
     )
     if metric.value is None and metric.missing_reason is None:
         raise c.fail(f"{where}.missing_reason", "value is null, so missing_reason must say why it was not measured")
@@ -229,18 +253,17 @@ def _parse_curve(c: _Checker, raw: Any, where: str) -> CurvePoint:
     )
 
 
-_SAMPLE_KEYS = ("benchmark", "prompt_id", "prompt", "output", "rating", "rationale")
+_SAMPLE_KEYS = ("benchmark", "item_id", "prompt_id", "prompt", "output", "rating", "rationale")
 
 
 def _parse_sample(c: _Checker, raw: Any, where: str) -> Sample:
     raw = c.obj(raw, where)
-    prompt_id = raw.get("prompt_id")
-    if isinstance(prompt_id, int) and not isinstance(prompt_id, bool):
-        prompt_id = str(prompt_id)
-        raw = {**raw, "prompt_id": prompt_id}
+    item_id = raw.get("item_id", raw.get("prompt_id"))  # v1 called it prompt_id
+    if isinstance(item_id, int) and not isinstance(item_id, bool):
+        item_id = str(item_id)
     return Sample(
         benchmark=c.string(raw, "benchmark", where),
-        prompt_id=c.string(raw, "prompt_id", where),
+        item_id=c.string({"item_id": item_id}, "item_id", where),
         prompt=c.string(raw, "prompt", where, allow_empty=True),
         output=c.string(raw, "output", where, allow_empty=True),
         rating=c.number(raw, "rating", where),
@@ -257,8 +280,10 @@ def _parse_entry(c: _Checker, raw: Any, index: int) -> Entry:
     where = f"entries[{index}]"
     raw = c.obj(raw, where)
     student, method = c.string(raw, "student", where), c.string(raw, "method", where)
-    if method not in METHODS:
-        raise c.fail(f"{where}.method", f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
+    methods = known_methods()
+    if method not in methods:
+        raise c.fail(f"{where}.method", f"unknown method {method!r}; expected one of {', '.join(methods)} "
+                                        "(a method must be registered in methods.registry)")
     seed = c.integer(raw, "seed", where, minimum=-(2**63))
     where = f"{where} (student {student!r}, method {method!r}, seed {seed})"
     wall = c.mapping(raw, "wall_time_s", where)
@@ -294,8 +319,8 @@ def parse_results(data: Any, source: str = "<results>") -> Results:
     c = _Checker(source)
     data = c.obj(data, "top level")
     schema = data.get("schema")
-    if schema != SCHEMA:
-        raise c.fail("schema", f"expected {SCHEMA!r}, got {schema!r}")
+    if schema not in (SCHEMA, SCHEMA_V1):
+        raise c.fail("schema", f"expected {SCHEMA!r} (or the older {SCHEMA_V1!r}), got {schema!r}")
     profile = c.string(data, "profile", "")
     created = c.string(data, "created", "", required=False) or ""
     meta = c.mapping(data, "meta", "")
@@ -303,7 +328,7 @@ def parse_results(data: Any, source: str = "<results>") -> Results:
     _check_unique(entries)
     return Results(profile=profile, created=created, meta=meta, entries=entries,
                    sources=[Source(source, profile, created, meta)],
-                   extra=_extra(data, ("schema", "profile", "created", "meta", "entries")))
+                   extra=_extra(data, ("schema", "profile", "created", "meta", "entries", "comparisons")))
 
 
 def _identity(entry: Entry) -> tuple:
@@ -344,16 +369,12 @@ def load_results(path: str | os.PathLike) -> Results:
     except UnicodeDecodeError as err:
         raise ResultsError(f"{file}: not UTF-8 text ({err})") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=reject_constant)
     except json.JSONDecodeError as err:
         raise ResultsError(f"{file}: not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
     except ValueError as err:
         raise ResultsError(f"{file}: not valid JSON: {err}") from None
     return parse_results(data, str(file))
-
-
-def _reject_constant(name: str):
-    raise ValueError(f"{name} is not allowed (use null plus missing_reason for values that were not measured)")
 
 
 def merge_results(parts: list[Results]) -> Results:
@@ -375,12 +396,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _metric_dict(m: Metric) -> dict:
-    return {"benchmark": m.benchmark, "metric": m.metric, "value": m.value, "n_items": m.n_items,
-            "n_failures": m.n_failures, "stderr": m.stderr, "missing_reason": m.missing_reason,
-            "details": m.details, **m.extra}
-
-
 def _entry_dict(e: Entry) -> dict:
     out: dict[str, Any] = {"student": e.student, "method": e.method, "seed": e.seed, "model": e.model}
     if e.teacher is not None:
@@ -393,42 +408,29 @@ def _entry_dict(e: Entry) -> dict:
         out["wall_time_s"] = e.wall_time_s
     if e.hyperparameters:
         out["hyperparameters"] = e.hyperparameters
-    out["metrics"] = [_metric_dict(m) for m in e.metrics]
+    out["metrics"] = [m.to_dict() for m in e.metrics]
     if e.curves:
         out["curves"] = [{"name": p.name, "step": p.step, "value": p.value, **p.extra} for p in e.curves]
     if e.samples:
-        out["samples"] = [{"benchmark": s.benchmark, "prompt_id": s.prompt_id, "prompt": s.prompt, "output": s.output,
+        out["samples"] = [{"benchmark": s.benchmark, "item_id": s.item_id, "prompt": s.prompt, "output": s.output,
                            "rating": s.rating, "rationale": s.rationale, **s.extra} for s in e.samples]
     out.update(e.extra)
     return out
 
 
 def results_to_dict(results: Results) -> dict:
-    return {"schema": SCHEMA, "profile": results.profile, "created": results.created or _now(), "meta": results.meta,
-            "entries": [_entry_dict(e) for e in results.entries], **results.extra}
+    """The document as plain data, with the paired comparisons derived from its entries (for other tools to read;
+    this project recomputes them from the entries whenever it loads or merges results)."""
+    from .compare import comparisons
 
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file next to ``path`` then os.replace: readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
+    return finite_or_none({"schema": SCHEMA, "profile": results.profile, "created": results.created or _now(),
+                           "meta": results.meta, "entries": [_entry_dict(e) for e in results.entries],
+                           "comparisons": [c.to_dict() for c in comparisons(results.entries)], **results.extra})
 
 
 def save_results(results: Results, path: str | os.PathLike) -> Path:
     """Validate then write atomically; what is saved loads back to equal entries."""
     document = results_to_dict(results)
     parse_results(json.loads(json.dumps(document)), str(path))  # never write a file we would refuse to read
-    atomic_write_text(path, json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_text(path, json_text(document))
     return Path(path)
