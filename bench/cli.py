@@ -1,4 +1,8 @@
-"""`bench`: one entry point; each subcommand lives in bench/commands/<name>.py with a register()."""
+"""`bench`: one entry point; each subcommand lives in bench/commands/<name>.py with a register().
+
+A user's mistake ends in one line naming what and where, and a non-zero exit code (bench.errors); ``--debug``
+shows the traceback instead. Nothing but this module imports bench/commands.
+"""
 from __future__ import annotations
 
 import argparse
@@ -11,25 +15,29 @@ COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpac
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description="Preference-alignment distillation benchmark (SFT, DPO, DCKD, ADPA, ADPA+).")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"bench.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"bench.commands.{name}":
-                continue  # a command not built in this checkout
-            raise
-        module.register(sub)
+        importlib.import_module(f"bench.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bench.errors import describe
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001 - user errors become one line; bugs keep their traceback
+        known = None if args.debug else describe(err)
+        if known is None:
+            raise
+        message, code = known
+        print(f"bench {args.command}: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

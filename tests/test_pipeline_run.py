@@ -40,7 +40,7 @@ def test_uninterrupted_run_runs_every_stage_and_writes_results(baseline):
     metrics = final_metrics(run_dir)
     assert 0.0 <= metrics[("heldout", "pair_accuracy")] <= 1.0
     assert metrics[("heldout", "chosen_nll")] > 0
-    assert (run_dir / "run.log").read_text().count("[dckd] step") > 0
+    assert (run_dir / "run.log").read_text().count("dckd (train): ") > 0
     # Every committed stage has its manifest; nothing temporary is left behind.
     assert not list(cache.glob(".tmp-*"))
     assert all((d / "manifest.json").is_file() for d in cache.iterdir())
@@ -93,7 +93,7 @@ def test_sigkill_mid_stage_then_rerun_matches_uninterrupted(baseline, models_cac
     proc = subprocess.Popen(bench_cmd(*tiny_args(cache, run_dir)), env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        _wait_for(run_dir / "run.log", r"\[dckd\] step 1/", proc)
+        _wait_for(run_dir / "run.log", r"dckd \(train\): 1/", proc)
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()

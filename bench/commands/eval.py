@@ -1,28 +1,20 @@
-"""`bench eval`: run registered benchmarks on one model and write their rows.
+"""`bench eval`: run registered benchmarks on one model and write its evaluation.
 
     bench eval --model M --benchmarks mt_bench,alpaca_eval,open_llm,reward,gold --data-dir DIR
                [--limit N] [--judge ID] [--profile embedded|paper] [--reference-model M] [--out DIR] [--json FILE]
 
-Every benchmark shares one EvalContext (the model is loaded once, a judge server is started once) and
-the judges are closed at the end, errors included. A benchmark that fails is reported as a row with the
-error as its missing_reason and the command exits 1; the others still run. ``evaluate()`` is the same
-thing as a function (the pipeline's eval stage calls it).
+The library call is bench.evals.evaluate; this command parses arguments, prints the table and saves the
+evaluation (bench.results.evaluation). It exits 1 when a benchmark failed or lost every judgment.
 """
 from __future__ import annotations
 
-import datetime as _dt
-import json
-import logging
 import os
-import time
-import traceback
+import sys
 from pathlib import Path
-
-log = logging.getLogger(__name__)
 
 
 def register(sub) -> None:
-    p = sub.add_parser("eval", help="evaluate one model on benchmarks (MT-Bench, AlpacaEval, Open LLM, reward, gold)")
+    p = sub.add_parser("eval", help="evaluate one model on benchmarks (MT-Bench, AlpacaEval, Open LLM, reward, gold, heldout)")
     p.add_argument("--model", required=True, help="model alias, hub id or local folder")
     p.add_argument("--benchmarks", default="mt_bench,alpaca_eval,open_llm,reward,gold",
                    help="comma-separated benchmark names (bench.evals.BENCHMARKS)")
@@ -36,96 +28,58 @@ def register(sub) -> None:
     p.add_argument("--max-new-tokens", type=int, default=None, help="generation length for MT-Bench/AlpacaEval/gold answers")
     p.add_argument("--reference-model", default=None, help="reference model (alias, hub id or folder) for the reward "
                    "benchmark's implicit-reward accuracy, usually the model this one was trained from")
+    p.add_argument("--model-id", default=None, help="the model's name in exported answers and judgments (default: the folder name)")
     p.add_argument("--out", type=Path, default=Path("eval-out"), help="folder for answers, judgments and annotations")
-    p.add_argument("--json", type=Path, default=None, help="write the rows as JSON here (default <out>/results.json)")
+    p.add_argument("--json", type=Path, default=None, help="write the evaluation here (default <out>/evaluation.json)")
     p.set_defaults(func=run)
 
 
-def evaluate(model_spec: str, benchmarks, data_dir=None, out_dir="eval-out", limit: int | None = None, seed: int = 42,
-             judge: str | None = None, profile: str = "embedded", options: dict | None = None, timings: dict | None = None):
-    """Run ``benchmarks`` (names or a comma-separated string) on one model -> list[MetricResult].
-
-    ``timings`` (a dict), when given, receives seconds per benchmark.
-    """
-    from bench.evals import BENCHMARKS, EvalContext, MetricResult
-    from bench.judges import close_judges
-
-    names = [b.strip() for b in (benchmarks.split(",") if isinstance(benchmarks, str) else benchmarks) if b.strip()]
-    ctx = EvalContext(model_spec=str(model_spec), data_dir=Path(data_dir) if data_dir else None, out_dir=Path(out_dir),
-                      limit=limit, seed=seed, judge=judge, options={"profile": profile, **(options or {})})
-    timings = {} if timings is None else timings
-    rows: list = []
-    try:
-        for name in names:
-            started = time.time()
-            if name not in BENCHMARKS:
-                rows.append(MetricResult(name, "all", None, missing_reason=f"benchmark {name!r} is not in this checkout "
-                                         f"(available: {', '.join(BENCHMARKS)})", details={"profile": profile}))
-                continue
-            try:
-                result = BENCHMARKS[name].run(ctx)
-            except Exception as err:  # noqa: BLE001 - one failing benchmark must not lose the others
-                log.error("benchmark %s failed:\n%s", name, traceback.format_exc())
-                result = [MetricResult(name, "all", None, missing_reason=f"failed: {type(err).__name__}: {err}",
-                                       details={"error": traceback.format_exc(limit=5), "failed": True})]
-            timings[name] = round(time.time() - started, 1)
-            for row in result:
-                row.details.setdefault("profile", profile)
-                row.details.setdefault("wall_time_s", timings[name])
-            rows.extend(result)
-    finally:
-        close_judges(ctx)
-    return rows
+def _options(args) -> dict:
+    options = {"judge_api_key_env": args.judge_key_env, "max_new_tokens": args.max_new_tokens,
+               "reference_model": args.reference_model, "model_id": args.model_id}
+    return {k: v for k, v in options.items() if v is not None}
 
 
-def write_results(path: Path, model: str, rows, timings: dict, args_meta: dict) -> None:
-    import bench
-
-    data = {"schema": "adpa-bench/eval/v1", "model": model,
-            "created": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "meta": {"timings_s": timings, "versions": {"adpa-bench": getattr(bench, "__version__", None)}, **args_meta},
-            "metrics": [r.to_dict() for r in rows]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def print_table(rows, timings: dict) -> None:
+def print_table(results) -> None:
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="bench eval")
-    for column, justify in (("benchmark", "left"), ("metric", "left"), ("value", "right"), ("± se", "right"),
+    for column, justify in (("benchmark", "left"), ("metric", "left"), ("value", "right"), ("95% interval", "right"),
                             ("n", "right"), ("failed", "right"), ("judge", "left"), ("note", "left")):
         table.add_column(column, justify=justify, overflow="fold")
-    for r in rows:
-        judge = (r.details.get("judge") or {}).get("id", "") if isinstance(r.details.get("judge"), dict) else ""
-        table.add_row(r.benchmark, r.metric, "-" if r.value is None else f"{r.value:.3f}",
-                      "" if r.stderr is None else f"{r.stderr:.3f}", str(r.n_items), str(r.n_failures), judge,
-                      r.missing_reason or "")
+    for result in results:
+        for r in result.metrics:
+            judge = r.details.get("judge")
+            judge = judge.get("id", "") if isinstance(judge, dict) else str(judge or "")
+            ci = f"[{r.interval.low:.3f}, {r.interval.high:.3f}]" if r.interval else ""
+            table.add_row(r.benchmark, r.metric, "-" if r.value is None else f"{r.value:.3f}", ci, str(r.n_items),
+                          str(r.n_failures), judge, r.missing_reason or "")
     console = Console()
     console.print(table)
-    console.print("timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
-    selections = {(r.details.get("judge") or {}).get("selected") for r in rows if isinstance(r.details.get("judge"), dict)}
-    for s in sorted(x for x in selections if x):
-        console.print(f"judge: {s}")
+    console.print("seconds: " + ", ".join(f"{r.benchmark} {r.seconds:.1f}" for r in results))
 
 
 def run(args) -> int:
-    options = {}
-    if args.judge_key_env:
-        options["judge_api_key_env"] = args.judge_key_env
-    if args.max_new_tokens:
-        options["max_new_tokens"] = args.max_new_tokens
-    if args.reference_model:
-        options["reference_model"] = args.reference_model
-    timings: dict = {}
-    rows = evaluate(args.model, args.benchmarks, data_dir=args.data_dir, out_dir=args.out, limit=args.limit, seed=args.seed,
-                    judge=args.judge, profile=args.profile, options=options, timings=timings)
-    print_table(rows, timings)
-    target = args.json or (args.out / "results.json")
-    write_results(target, args.model, rows, timings, {"benchmarks": args.benchmarks, "limit": args.limit, "judge": args.judge,
-                                                      "profile": args.profile, "seed": args.seed, "data_dir": str(args.data_dir)})
-    print(f"rows written to {target}")
-    return 1 if any(r.details.get("failed") for r in rows) else 0
+    from bench.evals import evaluate
+    from bench.evals.api import UnknownBenchmark, benchmark_names, failed
+    from bench.results.evaluation import Evaluation, save_evaluation
+
+    try:
+        benchmark_names(args.benchmarks)
+    except UnknownBenchmark as err:
+        print(f"bench eval: {err}", file=sys.stderr)
+        return 2
+    results = evaluate(args.model, args.benchmarks, data_dir=args.data_dir, out_dir=args.out, limit=args.limit,
+                       seed=args.seed, judge=args.judge, profile=args.profile, options=_options(args))
+    print_table(results)
+    target = args.json or (args.out / "evaluation.json")
+    meta = {"benchmarks": args.benchmarks, "limit": args.limit, "judge": args.judge, "profile": args.profile,
+            "seed": args.seed, "data_dir": str(args.data_dir) if args.data_dir else None}
+    save_evaluation(Evaluation(args.model, results, meta), target)
+    print(f"evaluation written to {target}")
+    bad = failed(results)
+    if bad:
+        print(f"bench eval: failed: {', '.join(bad)} (see the table's notes)", file=sys.stderr)
+        return 1
+    return 0

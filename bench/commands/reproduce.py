@@ -15,11 +15,20 @@ import sys
 import time
 from pathlib import Path
 
-# Each sweep: (method, hyperparameter name in the report, recipe fields it sets).
-SWEEPS = {
-    "alpha": ("dckd", ("stages.dckd.loss.chosen_distill_weight", "stages.dckd.loss.rejected_distill_weight")),
-    "gamma": ("adpa", ("stages.adpa.loss.adpa_weight",)),
-}
+# Figure 5 sweeps the headline hyperparameters its recipe lists grids for (figure5.alpha, figure5.gamma): each is
+# declared by its method in methods.registry, with the loss settings it stands for.
+SWEPT = ("alpha", "gamma")
+
+
+def sweeps() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """symbol -> (method, recipe fields it sets), from the methods' ``headline`` declarations."""
+    from methods.registry import METHODS
+
+    out = {}
+    for name, method in METHODS.items():
+        for symbol, fields in method.headline.items():
+            out.setdefault(symbol, (name, tuple(f"stages.{name}.loss.{f}" for f in fields)))
+    return {s: out[s] for s in SWEPT if s in out}
 
 
 def register(sub) -> None:
@@ -46,15 +55,15 @@ def _bench(args: list[str]) -> None:
         raise SystemExit(f"bench reproduce: `bench {' '.join(args)}` failed with exit code {completed.returncode}")
 
 
-def _grid(recipe: dict, name: str) -> list[float]:
-    return [float(v) for v in (recipe.get("figure5") or {}).get(name, [])]
+def _grid(recipe, name: str) -> list[float]:
+    return list(getattr(recipe.figure5, name, []))
 
 
-def _sweep_eval(recipe: dict) -> list[str]:
+def _sweep_eval(recipe) -> list[str]:
     """Fig. 5 plots reward score and accuracy only: a recipe may narrow the sweeps' evaluation to the benchmarks
     that give them (figure5.eval_benchmarks), and the sweeps never score training-curve checkpoints."""
-    wanted = (recipe.get("figure5") or {}).get("eval_benchmarks")
-    sets = ["--set", "eval.curves=null"] if recipe["eval"].get("curves") else []
+    wanted = recipe.figure5.eval_benchmarks
+    sets = ["--set", "eval.curves=null"] if recipe.eval.curves else []
     if wanted:
         sets += ["--set", f"eval.benchmarks=[{','.join(wanted)}]"]
     return sets
@@ -64,8 +73,8 @@ def run(args) -> int:
     from bench.recipe import load_recipe
 
     recipe = load_recipe(args.profile, args.set)
-    students = args.students.split(",") if args.students else (list(recipe.get("students") or {}) or [recipe["student"]])
-    seeds = [int(recipe["seed"]) + i for i in range(args.seeds)]
+    students = args.students.split(",") if args.students else (list(recipe.students) or [recipe.student])
+    seeds = [recipe.seed + i for i in range(args.seeds)]
     common = ["--profile", args.profile] + [x for s in args.set for x in ("--set", s)]
     if args.data_dir:
         common += ["--data-dir", args.data_dir]
@@ -80,7 +89,7 @@ def run(args) -> int:
             results.append(str(run_dir / "results.json"))
             if args.no_figure5:
                 continue
-            for hyper, (method, fields) in SWEEPS.items():
+            for hyper, (method, fields) in sweeps().items():
                 for value in _grid(recipe, hyper):
                     sweep_dir = runs_root / f"{slug}-s{seed}-fig5-{hyper}{value:g}"
                     sets = [x for f in fields for x in ("--set", f"{f}={value}")] + _sweep_eval(recipe)

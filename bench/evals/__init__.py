@@ -1,12 +1,14 @@
-"""Benchmarks: name -> Benchmark. Each benchmark module registers itself; missing modules are skipped."""
+"""Benchmarks: name -> Benchmark, and ``evaluate()``, the one call that runs them (bench.evals.api).
+
+Each benchmark module registers itself; adding a benchmark is one module plus its name in _MODULES."""
 from __future__ import annotations
 
 import importlib
 
-from .base import Benchmark, EvalContext, MetricResult
+from .base import COMMON_OPTIONS, Benchmark, BenchmarkResult, EvalContext, MetricResult
 
 BENCHMARKS: dict[str, Benchmark] = {}
-_MODULES = ("mt_bench", "alpaca_eval", "open_llm", "reward", "gold")
+_MODULES = ("gold", "heldout", "reward", "mt_bench", "alpaca_eval", "open_llm")
 
 
 def register(benchmark: Benchmark) -> Benchmark:
@@ -21,10 +23,9 @@ def get_benchmark(name: str) -> Benchmark:
 
 
 for _module in _MODULES:
-    try:
-        importlib.import_module(f"{__name__}.{_module}")
-    except ModuleNotFoundError as _err:
-        if _err.name != f"{__name__}.{_module}":
-            raise
+    importlib.import_module(f"{__name__}.{_module}")
 
-__all__ = ["BENCHMARKS", "Benchmark", "EvalContext", "MetricResult", "register", "get_benchmark"]
+from .api import evaluate  # noqa: E402 - after the registry it reads
+
+__all__ = ["BENCHMARKS", "COMMON_OPTIONS", "Benchmark", "BenchmarkResult", "EvalContext", "MetricResult", "evaluate", "get_benchmark",
+           "register"]

@@ -10,7 +10,10 @@ alpaca_eval's own ``PairwiseAnnotator`` with an annotator config of ours (bench/
 lives in the judge cache folder, so a rerun sends no requests. For a judge that only compares pairs
 itself (``reward:<model>``), annotation goes through that judge with alpaca_eval's pair format and
 output-order randomisation left out; ``details.annotation_path`` says which path ran.
-Win rate and length-controlled win rate: bench.evals.alpaca_metrics (alpaca_eval's metric functions).
+Win rate and length-controlled win rate: bench.evals.alpaca_metrics (alpaca_eval's metric functions); their
+intervals are normal intervals from alpaca_eval's own standard errors. Items are instructions scored 100 (the
+model's answer won), 50 (tie) or 0, whose mean is the win rate: two models are compared on the same instructions.
+The outputs are exported under the run's own model id as alpaca_eval's ``generator``.
 Options: max_new_tokens (1024), batch_size (8), model_id; ``alpaca_eval.<name>`` overrides ``<name>``.
 """
 from __future__ import annotations
@@ -21,19 +24,19 @@ import os
 import time
 from pathlib import Path
 
+from bench import stats
+from bench.io import write_json
+from bench.results.schema import CONTINUOUS
+
 from . import register
 from .alpaca_metrics import leaderboard_metrics
-from .base import Benchmark, EvalContext, MetricResult
-from .provenance import chat_template_id, file_version, progress_bar, require_file, write_json
+from .base import Benchmark, BenchmarkResult, EvalContext, MetricResult, Sample
+from .provenance import chat_template_id, file_version, require_file
 
 BENCHMARK = "alpaca_eval"
 REFERENCE_FILE = "gpt4_1106_preview_outputs.json"
 CONFIGS_DIR = Path(__file__).resolve().parents[1] / "judges" / "configs"
 LOCAL_KEY = "sk-local-no-key"  # llama.cpp's server checks no key, but the OpenAI client wants one
-
-
-def option(ctx: EvalContext, name: str, default):
-    return ctx.options.get(f"{BENCHMARK}.{name}", ctx.options.get(name, default))
 
 
 def load_reference(data_dir: Path | None) -> tuple[list[dict], Path]:
@@ -59,11 +62,10 @@ def generate_outputs(ctx: EvalContext, reference: list[dict], model_id: str, gen
 
     model, tokenizer = ctx.model_and_tokenizer()
     chats = [[{"role": "user", "content": r["instruction"]}] for r in reference]
-    with progress_bar() as bar:
-        task = bar.add_task("AlpacaEval outputs", total=len(chats))
+    with ctx.progress("AlpacaEval outputs", len(chats), "instructions") as task:
         texts = generate_text(model, tokenizer, chats, max_new_tokens=generation["max_new_tokens"],
                               batch_size=generation["batch_size"], temperature=0.0, seed=ctx.seed,
-                              progress=lambda n: bar.advance(task, n))
+                              progress=task.advance)
     return [{"dataset": r.get("dataset"), "instruction": r["instruction"], "output": text, "generator": model_id}
             for r, text in zip(reference, texts)]
 
@@ -138,13 +140,12 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
     return annotations, info
 
 
-def annotate_with_pair_judge(judge, reference: list[dict], outputs: list[dict]) -> tuple[list[dict], dict]:
+def annotate_with_pair_judge(ctx: EvalContext, judge, reference: list[dict], outputs: list[dict]) -> tuple[list[dict], dict]:
     from bench.judges import PairRequest
 
-    with progress_bar() as bar:
-        task = bar.add_task(f"AlpacaEval pairs ({judge.id})", total=len(outputs))
+    with ctx.progress(f"AlpacaEval pairs ({judge.id})", len(outputs), "pairs") as task:
         prefs = judge.prefer([PairRequest(r["instruction"], r["output"], o["output"]) for r, o in zip(reference, outputs)],
-                             progress=lambda n: bar.advance(task, n))
+                             progress=task.advance)
     annotations = [{"instruction": r["instruction"], "output_1": r["output"], "generator_1": r["generator"],
                     "output_2": o["output"], "generator_2": o["generator"], "annotator": judge.id,
                     "preference": p.preference, "raw_completion": p.raw, **({"error": p.error} if p.error else {})}
@@ -152,61 +153,92 @@ def annotate_with_pair_judge(judge, reference: list[dict], outputs: list[dict]) 
     return annotations, {"annotation_path": f"bench judge {judge.id}.prefer + alpaca_eval metric functions"}
 
 
-def run(ctx: EvalContext) -> list[MetricResult]:
+def _annotate(ctx: EvalContext, reference, outputs, out: Path):
     from bench.judges import judge_for
     from bench.judges.openai_compat import OpenAICompatJudge
-
-    started = time.time()
-    reference, ref_path = load_reference(ctx.data_dir)
-    if ctx.limit:
-        reference = reference[: ctx.limit]
-    out = Path(ctx.out_dir) / BENCHMARK
-    model_id = option(ctx, "model_id", None) or Path(str(ctx.model_spec)).name
-    generation = {"max_new_tokens": int(option(ctx, "max_new_tokens", 1024)), "batch_size": int(option(ctx, "batch_size", 8)),
-                  "temperature": 0.0, "sampling": "greedy"}
-    outputs = generate_outputs(ctx, reference, model_id, generation)
-    write_json(out / "model_outputs.json", [{k: v for k, v in o.items() if k != "dataset"} for o in outputs])
-    gen_s = time.time() - started
 
     judge, reason = judge_for(ctx, BENCHMARK)
     if isinstance(judge, OpenAICompatJudge):
         annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)
     elif judge.supports_pairs:
-        annotations, info = annotate_with_pair_judge(judge, reference, outputs)
+        annotations, info = annotate_with_pair_judge(ctx, judge, reference, outputs)
     else:
         raise ValueError(f"judge {judge.id!r} cannot compare two answers; AlpacaEval needs a pairwise judge "
                          "(local-smollm2, openai:<model>@<url> or reward:<model>)")
     annotations = [{k: (None if isinstance(v, float) and v != v else v) for k, v in a.items()} for a in annotations]
-    write_json(out / "annotations.json", annotations)
-    metrics = leaderboard_metrics(annotations, ctx.data_dir)
-    _, tokenizer = ctx.model_and_tokenizer()
-    n_items, n_failed = len(annotations), metrics["n_unannotated"]
     judge_desc = {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()}
     if "annotator_settings" in info:  # decoding is the annotator config's, not the judge's rating settings
         judge_desc["settings"] = {k: v for k, v in judge_desc["settings"].items()
                                   if k not in ("grammar", "max_tokens", "temperature", "output_constraint")}
         judge_desc["annotator_settings"] = info.pop("annotator_settings")
-    details = {"benchmark": "AlpacaEval 2.0 (reference: gpt4_1106_preview)", "data_version": file_version(ref_path),
-               "judge": judge_desc, **info,
-               "generation": generation, "chat_template": chat_template_id(tokenizer), "seed": ctx.seed,
-               "model": str(ctx.model_spec), "model_id": model_id, "n_items": n_items, "leaderboard": metrics,
-               "outputs_file": str(out / "model_outputs.json"), "annotations_file": str(out / "annotations.json"),
-               "timings_s": {"generate": round(gen_s, 1), "annotate": round(time.time() - started - gen_s, 1)}}
+    return annotations, info, judge_desc
+
+
+def win_scores(annotations: list[dict]) -> dict[str, float]:
+    """Instruction index -> 100 when the model's output (output_2) won, 50 for a tie, 0 when the reference won;
+    unannotated instructions are left out (alpaca_eval's win rate is over annotated ones too)."""
+    return {str(i): (float(a["preference"]) - 1.0) * 100.0 for i, a in enumerate(annotations)
+            if isinstance(a.get("preference"), (int, float)) and 1.0 <= a["preference"] <= 2.0}
+
+
+def _rows(metrics: dict, annotations: list[dict], details: dict) -> list[MetricResult]:
+    n_items, n_failed = len(annotations), metrics["n_unannotated"]
     nothing = f"no annotation succeeded ({n_failed} of {n_items} failed)" if metrics["n_total"] == 0 else None
-    rows = [MetricResult(BENCHMARK, "win_rate", None if nothing else metrics["win_rate"], n_items, n_failed,
-                         metrics["standard_error"] if not nothing else None, nothing, details)]
-    lc = metrics["length_controlled_winrate"]
+
+    def row(name, value, se, reason=None, items=None):
+        reason = nothing or reason
+        return MetricResult(BENCHMARK, name, None if reason else value, n_items - n_failed, n_failed,
+                            None if reason else se, reason, details,
+                            interval=None if reason or se is None else stats.normal_interval(
+                                value, se, "normal approximation from alpaca_eval's standard error"),
+                            item_scores=None if reason else items, score_kind=CONTINUOUS if items and not reason else None)
+
+    rows = [row("win_rate", metrics["win_rate"], metrics["standard_error"], items=win_scores(annotations))]
+    lc, lc_se = metrics["length_controlled_winrate"], metrics["lc_standard_error"]
     if metrics["lc_method"] == "length_controlled_v1" or lc is None:
-        reason_lc = nothing or (None if lc is not None else metrics["lc_note"])
-        rows.append(MetricResult(BENCHMARK, "lc_win_rate", None if reason_lc else lc, n_items, n_failed,
-                                 None if reason_lc else metrics["lc_standard_error"], reason_lc, details))
+        rows.append(row("lc_win_rate", lc, lc_se, None if lc is not None else metrics["lc_note"]))
     else:  # the fallback GLM: the official name stays empty and says why; the fallback has its own name
-        rows.append(MetricResult(BENCHMARK, "lc_win_rate", None, n_items, n_failed, None,
-                                 f"df_gamed.csv (AlpacaEval instruction difficulty) not available offline; "
-                                 f"see lc_win_rate_fallback ({metrics['lc_method']} GLM)", details))
-        rows.append(MetricResult(BENCHMARK, "lc_win_rate_fallback", None if nothing else lc, n_items, n_failed,
-                                 None if nothing else metrics["lc_standard_error"], nothing, details))
+        rows.append(row("lc_win_rate", None, None, f"df_gamed.csv (AlpacaEval instruction difficulty) not available "
+                                                   f"offline; see lc_win_rate_fallback ({metrics['lc_method']} GLM)"))
+        rows.append(row("lc_win_rate_fallback", lc, lc_se))
     return rows
 
 
-register(Benchmark(BENCHMARK, "AlpacaEval 2: win rate and length-controlled win rate against GPT-4 Turbo (alpaca_eval)", run))
+def _samples(annotations: list[dict]) -> list[Sample]:
+    out = []
+    for i, a in enumerate(annotations):
+        score = win_scores([a]).get("0")
+        verdict = {100.0: "the model", 50.0: "neither (a tie)", 0.0: "the reference"}.get(score)
+        rationale = f"judge preferred {verdict} (raw completion {a.get('preference_raw_completion', a.get('raw_completion'))!r})" \
+            if verdict else "no judgement"
+        out.append(Sample(BENCHMARK, str(i), a.get("instruction", ""), a.get("output_2", ""),
+                          None if score is None else score / 100.0, rationale))
+    return out
+
+
+def run(ctx: EvalContext) -> BenchmarkResult:
+    started = time.time()
+    reference, ref_path = load_reference(ctx.data_dir)
+    if ctx.limit:
+        reference = reference[: ctx.limit]
+    out = Path(ctx.out_dir) / BENCHMARK
+    generation = {"max_new_tokens": int(ctx.option(BENCHMARK, "max_new_tokens", 1024)),
+                  "batch_size": int(ctx.option(BENCHMARK, "batch_size", 8)), "temperature": 0.0, "sampling": "greedy"}
+    outputs = generate_outputs(ctx, reference, ctx.model_id, generation)
+    write_json(out / "model_outputs.json", [{k: v for k, v in o.items() if k != "dataset"} for o in outputs])
+    gen_s = time.time() - started
+    annotations, info, judge_desc = _annotate(ctx, reference, outputs, out)
+    write_json(out / "annotations.json", annotations)
+    metrics = leaderboard_metrics(annotations, ctx.data_dir)
+    _, tokenizer = ctx.model_and_tokenizer()
+    details = {"benchmark": "AlpacaEval 2.0 (reference: gpt4_1106_preview)", "dataset": "AlpacaEval",
+               "data_version": file_version(ref_path), "judge": judge_desc, **info, "generation": generation,
+               "chat_template": chat_template_id(tokenizer), "seed": ctx.seed, "model_id": ctx.model_id,
+               "leaderboard": metrics,
+               "timings_s": {"generate": round(gen_s, 1), "annotate": round(time.time() - started - gen_s, 1)}}
+    return BenchmarkResult(BENCHMARK, _rows(metrics, annotations, details), _samples(annotations),
+                           {"outputs": str(out / "model_outputs.json"), "annotations": str(out / "annotations.json")})
+
+
+register(Benchmark(BENCHMARK, "AlpacaEval 2: win rate and length-controlled win rate against GPT-4 Turbo (alpaca_eval)", run,
+                   ("max_new_tokens", "batch_size")))

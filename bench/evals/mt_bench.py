@@ -5,24 +5,28 @@ template at FastChat's per-category temperatures; each turn is rated by single-a
 official judge prompts (single-v1 / single-math-v1 with GPT-4 reference answers for math, reasoning and
 coding, and their multi-turn variants for turn 2). Ratings are parsed from ``[[x]]`` as FastChat does;
 a judgment without a rating counts as a failure and is left out of every mean (FastChat's score -1).
-Answers and judgments are written in FastChat's formats:
+Items are (question, turn) ratings, so intervals are bootstrap intervals over them and two models are compared
+on the same (question, turn) pairs. Answers and judgments are exported in FastChat's formats, under the run's own
+model id (e.g. ``smollm2-8l-adpa-s42``) so FastChat's ``show_result`` can put several runs side by side:
 ``<out_dir>/mt_bench/model_answer/<model_id>.jsonl`` and ``model_judgment/<judge>_single.jsonl``.
-Options (ctx.options, ``mt_bench.<name>`` overrides ``<name>``): max_new_tokens (1024, FastChat's
-default), batch_size (8), model_id.
+Options (``mt_bench.<name>`` overrides ``<name>``): max_new_tokens (1024, FastChat's default), batch_size (8),
+model_id.
 """
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from bench.io import write_jsonl
+from bench.results.schema import CONTINUOUS
+
 from . import register
-from .base import Benchmark, EvalContext, MetricResult
-from .provenance import chat_template_id, file_version, progress_bar, require_file, write_jsonl
+from .base import Benchmark, BenchmarkResult, EvalContext, MetricResult, Sample
+from .provenance import chat_template_id, file_version, require_file
 
 BENCHMARK = "mt_bench"
 try:  # FastChat's own table when its llm_judge module imports (it needs anthropic at import time)
@@ -36,10 +40,6 @@ except Exception:  # noqa: BLE001
     NEED_REF_CATS = ["math", "reasoning", "coding", "arena-hard-200"]
     TEMPERATURE_SOURCE = "fastchat 0.2.36 temperature_config (as data)"
 DEFAULT_TEMPERATURE = 0.7  # FastChat's value for a category not in the table
-
-
-def option(ctx: EvalContext, name: str, default):
-    return ctx.options.get(f"{BENCHMARK}.{name}", ctx.options.get(name, default))
 
 
 def data_dir(ctx: EvalContext) -> Path:
@@ -84,16 +84,16 @@ def load_data(folder: Path) -> tuple[list[dict], dict, dict, dict]:
     return questions, prompts, refs, versions
 
 
-def generate_answers(model, tokenizer, questions: list[dict], max_new_tokens: int, batch_size: int, seed: int) -> dict:
+def generate_answers(ctx: EvalContext, questions: list[dict], max_new_tokens: int, batch_size: int, seed: int) -> dict:
     """question_id -> [turn-1 answer, turn-2 answer]; turn 2 sees the model's own turn-1 answer."""
     from methods.generate import generate_text
 
+    model, tokenizer = ctx.model_and_tokenizer()
     answers: dict = {q["question_id"]: [] for q in questions}
     by_temperature = defaultdict(list)
     for q in questions:
         by_temperature[TEMPERATURES.get(q["category"], DEFAULT_TEMPERATURE)].append(q)
-    with progress_bar() as bar:
-        task = bar.add_task("MT-Bench answers", total=2 * len(questions))
+    with ctx.progress("MT-Bench answers", 2 * len(questions), "turns") as task:
         for turn in range(2):
             for temperature, group in sorted(by_temperature.items()):
                 chats = []
@@ -104,7 +104,7 @@ def generate_answers(model, tokenizer, questions: list[dict], max_new_tokens: in
                     chats.append(chat + [{"role": "user", "content": q["turns"][turn]}])
                 texts = generate_text(model, tokenizer, chats, max_new_tokens=max_new_tokens, batch_size=batch_size,
                                       temperature=temperature, seed=seed + turn,
-                                      progress=lambda n: bar.advance(task, n))
+                                      progress=task.advance)
                 for q, text in zip(group, texts):
                     answers[q["question_id"]].append(text)
     return answers
@@ -131,36 +131,9 @@ def judge_prompt(question: dict, answer: list[str], prompts: dict, refs: dict, t
     return name, [{"role": "system", "content": template["system_prompt"]}, {"role": "user", "content": user}]
 
 
-def _mean_sem(values: list[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    var = sum((v - mean) ** 2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(var / len(values))
-
-
-def run(ctx: EvalContext) -> list[MetricResult]:
+def _judge_all(ctx: EvalContext, questions: list[dict], answers: dict, prompts: dict, refs: dict):
+    """[(question, turn, prompt name, messages)], [Rating], the judge and why it was chosen."""
     from bench.judges import RatingRequest, judge_for
-    from bench.judges.parsing import PATTERN_SOURCE
-
-    started = time.time()
-    questions, prompts, refs, versions = load_data(data_dir(ctx))
-    if ctx.limit:
-        questions = questions[: ctx.limit]
-    out = Path(ctx.out_dir) / BENCHMARK
-    model, tokenizer = ctx.model_and_tokenizer()
-    model_id = option(ctx, "model_id", None) or Path(str(ctx.model_spec)).name
-    generation = {"max_new_tokens": int(option(ctx, "max_new_tokens", 1024)), "batch_size": int(option(ctx, "batch_size", 8)),
-                  "temperatures": dict(TEMPERATURES), "default_temperature": DEFAULT_TEMPERATURE,
-                  "temperature_source": TEMPERATURE_SOURCE, "sampling": "greedy at 0, else multinomial (top_p 1)"}
-    answers = generate_answers(model, tokenizer, questions, generation["max_new_tokens"], generation["batch_size"], ctx.seed)
-    answer_file = out / "model_answer" / f"{model_id}.jsonl"
-    now = time.time()
-    write_jsonl(answer_file, [{"question_id": q["question_id"], "answer_id": uuid.uuid4().hex[:22], "model_id": model_id,
-                               "choices": [{"index": 0, "turns": answers[q["question_id"]]}], "tstamp": now} for q in questions])
-    gen_s = time.time() - started
 
     judge, reason = judge_for(ctx, BENCHMARK)
     jobs = []
@@ -168,41 +141,70 @@ def run(ctx: EvalContext) -> list[MetricResult]:
         for turn in (1, 2):
             name, messages = judge_prompt(q, answers[q["question_id"]], prompts, refs, turn)
             jobs.append((q, turn, name, messages))
-    with progress_bar() as bar:
-        task = bar.add_task(f"MT-Bench judging ({judge.id})", total=len(jobs))
-        ratings = judge.rate([RatingRequest(messages=m) for *_, m in jobs], progress=lambda n: bar.advance(task, n))
+    with ctx.progress(f"MT-Bench judging ({judge.id})", len(jobs), "judgments") as task:
+        ratings = judge.rate([RatingRequest(messages=m) for *_, m in jobs], progress=task.advance)
+    return jobs, ratings, judge, reason
+
+
+def _export(out: Path, model_id: str, questions, answers, jobs, ratings, judge) -> dict[str, str]:
+    """FastChat's model_answer and model_judgment files (exports: FastChat's show_result reads them)."""
+    answer_file = out / "model_answer" / f"{model_id}.jsonl"
+    now = time.time()
+    write_jsonl(answer_file, [{"question_id": q["question_id"], "answer_id": uuid.uuid4().hex[:22], "model_id": model_id,
+                               "choices": [{"index": 0, "turns": answers[q["question_id"]]}], "tstamp": now} for q in questions])
     judge_name = judge.settings.get("model", judge.id)
     judgment_file = out / "model_judgment" / f"{judge.id.replace('/', '_').replace(':', '_')}_single.jsonl"
-    now = time.time()
     write_jsonl(judgment_file, [{"question_id": q["question_id"], "model": model_id, "judge": [judge_name, name],
                                  "user_prompt": messages[1]["content"], "judgment": r.raw if r.raw is not None else "$ERROR$",
                                  "score": r.rating if r.rating is not None else -1, "turn": turn, "tstamp": now,
                                  **({"error": r.error} if r.error else {})}
                                 for (q, turn, name, messages), r in zip(jobs, ratings)])
+    return {"answers": str(answer_file), "judgments": str(judgment_file)}
 
-    details = {"benchmark": "MT-Bench (FastChat llm_judge, single-answer grading)", "data_version": versions,
-               "judge": {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()},
+
+def _metric(name: str, selected: list, details: dict) -> MetricResult:
+    """The mean rating over the (question, turn) items in ``selected``; failed judgments counted, not averaged."""
+    items = {f"{q['question_id']}/t{turn}": r.rating for (q, turn, _, _), r in selected if r.rating is not None}
+    failures = [{"question_id": job[0]["question_id"], "turn": job[1], "error": r.error} for job, r in selected if r.rating is None]
+    return MetricResult(BENCHMARK, name, sum(items.values()) / len(items) if items else None, n_items=len(items),
+                        n_failures=len(failures), missing_reason=None if items else f"no judgment had a rating ({len(failures)} failed)",
+                        details={**details, "failures": failures[:20]}, item_scores=items or None,
+                        score_kind=CONTINUOUS if items else None)
+
+
+def run(ctx: EvalContext) -> BenchmarkResult:
+    from bench.judges.parsing import PATTERN_SOURCE
+
+    started = time.time()
+    questions, prompts, refs, versions = load_data(data_dir(ctx))
+    if ctx.limit:
+        questions = questions[: ctx.limit]
+    out = Path(ctx.out_dir) / BENCHMARK
+    _, tokenizer = ctx.model_and_tokenizer()
+    generation = {"max_new_tokens": int(ctx.option(BENCHMARK, "max_new_tokens", 1024)),
+                  "batch_size": int(ctx.option(BENCHMARK, "batch_size", 8)), "temperatures": dict(TEMPERATURES),
+                  "default_temperature": DEFAULT_TEMPERATURE, "temperature_source": TEMPERATURE_SOURCE,
+                  "sampling": "greedy at 0, else multinomial (top_p 1)"}
+    answers = generate_answers(ctx, questions, generation["max_new_tokens"], generation["batch_size"], ctx.seed)
+    gen_s = time.time() - started
+    jobs, ratings, judge, reason = _judge_all(ctx, questions, answers, prompts, refs)
+    exports = _export(out, ctx.model_id, questions, answers, jobs, ratings, judge)
+    details = {"benchmark": "MT-Bench (FastChat llm_judge, single-answer grading)", "dataset": "MT-Bench",
+               "data_version": versions, "judge": {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()},
                "generation": generation, "chat_template": chat_template_id(tokenizer), "seed": ctx.seed,
-               "model": str(ctx.model_spec), "model_id": model_id, "n_questions": len(questions),
-               "answer_file": str(answer_file), "judgment_file": str(judgment_file),
+               "model_id": ctx.model_id, "n_questions": len(questions),
                "rating_parser": f"[[x]] then [x], from {PATTERN_SOURCE}",
                "timings_s": {"generate": round(gen_s, 1), "judge": round(time.time() - started - gen_s, 1)}}
-
-    def row(metric: str, selected: list) -> MetricResult:
-        scores = [r.rating for (_, _, _, _), r in selected if r.rating is not None]
-        failures = [(job[0]["question_id"], job[1], r.error) for job, r in selected if r.rating is None]
-        mean, sem = _mean_sem(scores)
-        return MetricResult(BENCHMARK, metric, mean, n_items=len(selected), n_failures=len(failures), stderr=sem,
-                            missing_reason=None if scores else f"no judgment had a rating ({len(failures)} failed)",
-                            details={**details, "n_rated": len(scores),
-                                     "failures": [{"question_id": q, "turn": t, "error": e} for q, t, e in failures[:20]]})
-
     pairs = list(zip(jobs, ratings))
-    rows = [row("turn1", [p for p in pairs if p[0][1] == 1]), row("turn2", [p for p in pairs if p[0][1] == 2]),
-            row("average", pairs)]
+    metrics = [_metric("turn1", [p for p in pairs if p[0][1] == 1], details),
+               _metric("turn2", [p for p in pairs if p[0][1] == 2], details), _metric("average", pairs, details)]
     for category in sorted({q["category"] for q in questions}):
-        rows.append(row(f"category/{category}", [p for p in pairs if p[0][0]["category"] == category]))
-    return rows
+        metrics.append(_metric(f"category/{category}", [p for p in pairs if p[0][0]["category"] == category], details))
+    samples = [Sample(BENCHMARK, f"{q['question_id']}/t{turn}", q["turns"][turn - 1], answers[q["question_id"]][turn - 1],
+                      r.rating, r.raw or r.error, {"judge": judge.id, "category": q["category"]})
+               for (q, turn, _, _), r in pairs]
+    return BenchmarkResult(BENCHMARK, metrics, samples, exports)
 
 
-register(Benchmark(BENCHMARK, "MT-Bench: 80 two-turn questions, single-answer grading by a judge (FastChat llm_judge)", run))
+register(Benchmark(BENCHMARK, "MT-Bench: 80 two-turn questions, single-answer grading by a judge (FastChat llm_judge)", run,
+                   ("max_new_tokens", "batch_size")))

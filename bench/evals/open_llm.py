@@ -276,4 +276,5 @@ def _average(rows: list[MetricResult], base_details: dict) -> MetricResult:
                         n_items=sum(r.n_items for r in ran), details=details)
 
 
-register(Benchmark(BENCHMARK, "Open LLM Leaderboard v1 (ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K) via lm-eval", run))
+register(Benchmark(BENCHMARK, "Open LLM Leaderboard v1 (ARC, HellaSwag, MMLU, TruthfulQA, Winogrande, GSM8K) via lm-eval", run,
+                   ("open_llm_tasks", "open_llm_hub", "lm_eval_batch_size", "lm_eval_bootstrap_iters")))

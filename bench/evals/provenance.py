@@ -1,12 +1,8 @@
-"""What every result row records: data versions, chat template, and atomic JSON/JSONL writes."""
+"""What every result row records about its inputs: data file versions and the chat template."""
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from pathlib import Path
-
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 
 def file_version(path: Path, chars: int = 12) -> str:
@@ -23,26 +19,6 @@ def chat_template_id(tokenizer) -> str:
         return f"bench fallback template (sha256:{digest})"
     kind = "ChatML" if "<|im_start|>" in template else "model's own"
     return f"{kind} (sha256:{digest})"
-
-
-def write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def progress_bar() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
 
 
 def require_file(path: Path, what: str) -> Path:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from methods.records import RecordError, sft_from_preference
 from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
 
 from bench.datasets import DataUnavailable, get_source
+from bench.recipe import Recipe
 
 from .cache import stable_hash
 
@@ -27,12 +28,11 @@ class RunData:
         self.versions = {kind: stable_hash(getattr(self, kind))[:16] for kind in ("pref_train", "pref_test", "sft")}
 
 
-def data_items(recipe: dict) -> list[str]:
-    d = recipe["data"]
-    return sorted({d["source"], d["sft_source"]})
+def data_items(recipe: Recipe) -> list[str]:
+    return sorted({recipe.data.source, recipe.data.sft_source})
 
 
-def data_availability(recipe: dict, data_dir: Path | None) -> dict[str, str]:
+def data_availability(recipe: Recipe, data_dir: Path | None) -> dict[str, str]:
     """name -> why it cannot be loaded here (empty when everything can)."""
     missing = {}
     for name in data_items(recipe):
@@ -49,21 +49,21 @@ def _limit(records: list[dict], n) -> list[dict]:
     return records if n is None else records[: int(n)]
 
 
-def load_run_data(recipe: dict, data_dir: Path | None) -> RunData:
-    d = recipe["data"]
-    pref_source = get_source(d["source"])
-    pref_train = _limit(pref_source.preference("train", data_dir), d.get("train_limit"))
-    pref_test = _limit(pref_source.preference("test", data_dir), d.get("test_limit"))
-    sft_source = get_source(d["sft_source"])
+def load_run_data(recipe: Recipe, data_dir: Path | None) -> RunData:
+    d = recipe.data
+    pref_source = get_source(d.source)
+    pref_train = _limit(pref_source.preference("train", data_dir), d.train_limit)
+    pref_test = _limit(pref_source.preference("test", data_dir), d.test_limit)
+    sft_source = get_source(d.sft_source)
     if "sft" in sft_source.kinds:
         sft = sft_source.sft("train", data_dir)
     else:  # e.g. HH-RLHF: the chosen answers are the SFT targets
         sft = [sft_from_preference(r) for r in sft_source.preference("train", data_dir)]
-    sft = _limit(sft, d.get("sft_limit"))
+    sft = _limit(sft, d.sft_limit)
     for name, records in (("preference train", pref_train), ("preference test", pref_test), ("SFT", sft)):
         if not records:
-            raise DataUnavailable(f"the {name} data of this recipe is empty (data: {d})")
-    return RunData(pref_train, pref_test, sft, descriptor=dict(d))
+            raise DataUnavailable(f"the {name} data of this recipe is empty (data: {asdict(d)})")
+    return RunData(pref_train, pref_test, sft, descriptor=asdict(d))
 
 
 def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[dict]:
@@ -82,9 +82,9 @@ def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[d
     return out
 
 
-def tokenised_pairs(tokenizer, records: list[dict], recipe: dict, what: str) -> list[dict]:
-    return _tokenise_all(records, tokenize_preference, tokenizer, Lengths(**recipe["lengths"]["pairs"]), what)
+def tokenised_pairs(tokenizer, records: list[dict], recipe: Recipe, what: str) -> list[dict]:
+    return _tokenise_all(records, tokenize_preference, tokenizer, Lengths(**asdict(recipe.lengths["pairs"])), what)
 
 
-def tokenised_sft(tokenizer, records: list[dict], recipe: dict, what: str) -> list[dict]:
-    return _tokenise_all(records, tokenize_sft, tokenizer, Lengths(**recipe["lengths"]["sft"]), what)
+def tokenised_sft(tokenizer, records: list[dict], recipe: Recipe, what: str) -> list[dict]:
+    return _tokenise_all(records, tokenize_sft, tokenizer, Lengths(**asdict(recipe.lengths["sft"])), what)

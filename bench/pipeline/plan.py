@@ -6,32 +6,36 @@ of the method it starts from, and each of its ``needs`` adds the stages that pro
   ref_logps        -> computed inside M's stage from its initial weights (the frozen DPO reference)
   teacher_topk     -> teacher_topk <- dpo_teacher <- ref_teacher
   student_samples  -> samples_G, G = M.sample_generator ("sft" / "dckd") <- training stage G
-  advantages       -> advantages_G <- samples_G, dpo_teacher and the reference model (recipe: advantages.reference)
+  advantages       -> advantages_G <- samples_G, dpo_teacher and the advantage reference (recipe:
+                      advantages.reference: the reference teacher, or the generating student)
 
 The teacher stages are themselves method stages: ref_teacher = SFT of the teacher base model, dpo_teacher = DPO
 of ref_teacher. Stages come out in dependency order; two methods that share a stage share its key and its
-cached directory.
+cached directory. Dependency roles name what a stage holds: ``init`` (the weights training starts from),
+``advantage_reference`` (the model advantages are measured against), ``reward_reference`` (the model an evaluated
+model's implicit rewards are measured against).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from methods.base import ADVANTAGES, REF_LOGPS, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig
 from methods.registry import get_method
 
-from bench.recipe import stage_training
+from bench.recipe import Recipe
+from bench.results import TEACHER_ROWS
 
 from .cache import stable_hash
 
 # Bump a kind's version when its code changes what it writes: every cached stage of that kind is redone.
-CODE_VERSIONS = {"train": "train-1", "topk": "topk-1", "samples": "samples-1", "advantages": "advantages-1", "eval": "eval-2"}
+CODE_VERSIONS = {"train": "train-2", "topk": "topk-1", "samples": "samples-1", "advantages": "advantages-1", "eval": "eval-3"}
 
 
 @dataclass
 class Stage:
     name: str
     kind: str  # train | topk | samples | advantages | eval
-    role: str  # teacher | student
+    role: str  # teacher | student: whose tokenizer and data view it uses
     deps: dict[str, str] = field(default_factory=dict)  # role in this stage -> stage name
     config: dict = field(default_factory=dict)
     base_model: str | None = None  # a training stage that starts from a base model (alias / hub id / folder)
@@ -40,8 +44,9 @@ class Stage:
 
 
 class Planner:
-    def __init__(self, recipe: dict, student: str, teacher: str):
+    def __init__(self, recipe: Recipe, student: str, teacher: str, seed: int | None = None):
         self.recipe, self.student, self.teacher = recipe, student, teacher
+        self.seed = recipe.seed if seed is None else seed
         self.stages: dict[str, Stage] = {}
 
     def _add(self, stage: Stage) -> str:
@@ -51,14 +56,14 @@ class Planner:
 
     def _training(self, name: str, method_name: str, role: str, init_stage: str | None, base_model: str | None, deps: dict) -> str:
         method = get_method(method_name)
-        settings = stage_training(self.recipe, name)
+        settings = self.recipe.stage(name).to_dict()
         loss = LossConfig.from_dict(settings.pop("loss")).to_dict()
-        data = ("sft",) if method.data == "sft" else ("pref_train",)
-        lengths = self.recipe["lengths"]["sft" if method.data == "sft" else "pairs"]
+        kind = "sft" if method.data == "sft" else "pairs"
         if init_stage:
             deps = {"init": init_stage, **deps}
-        config = {"method": method_name, "training": settings, "loss": loss, "lengths": lengths}
-        return self._add(Stage(name, "train", role, deps, config, base_model, data))
+        config = {"method": method_name, "training": settings, "loss": loss, "lengths": asdict(self.recipe.lengths[kind]),
+                  "precision": self.recipe.precision}
+        return self._add(Stage(name, "train", role, deps, config, base_model, ("sft",) if kind == "sft" else ("pref_train",)))
 
     # -- teacher side -------------------------------------------------------------------------------
     def ref_teacher(self) -> str:
@@ -73,7 +78,8 @@ class Planner:
 
     def teacher_topk(self) -> str:
         deps = {"teacher": self.dpo_teacher()}
-        return self._add(Stage("teacher_topk", "topk", "teacher", deps, {"topk": self.recipe["topk"], "lengths": self.recipe["lengths"]["pairs"]}, data=("pref_train",)))
+        config = {"topk": asdict(self.recipe.topk), "lengths": asdict(self.recipe.lengths["pairs"]), "precision": self.recipe.precision}
+        return self._add(Stage("teacher_topk", "topk", "teacher", deps, config, data=("pref_train",)))
 
     # -- student side -------------------------------------------------------------------------------
     def method_stage(self, method_name: str) -> str:
@@ -95,44 +101,65 @@ class Planner:
 
     def samples(self, generator: str) -> str:
         deps = {"generator": self.method_stage(generator)}
-        config = {"generation": self.recipe["generation"], "lengths": self.recipe["lengths"]["pairs"], "decoding": "greedy"}
+        config = {"generation": asdict(self.recipe.generation), "lengths": asdict(self.recipe.lengths["pairs"]),
+                  "decoding": "greedy"}
         return self._add(Stage(f"samples_{generator}", "samples", "student", deps, config, data=("pref_train",)))
 
     def advantages(self, generator: str) -> str:
-        reference = self.recipe["advantages"]["reference"]
+        reference = self.recipe.advantages.reference
         deps = {"samples": self.samples(generator), "dpo_teacher": self.dpo_teacher(),
-                "reference": self.ref_teacher() if reference == "ref_teacher" else self.method_stage(generator)}
-        config = {"reference": reference, "ref_floor": self.recipe["advantages"]["ref_floor"], "topk": self.recipe["topk"]}
+                "advantage_reference": self.ref_teacher() if reference == "ref_teacher" else self.method_stage(generator)}
+        config = {"reference": reference, "ref_floor": self.recipe.advantages.ref_floor, "topk": asdict(self.recipe.topk),
+                  "precision": self.recipe.precision}
         return self._add(Stage(f"advantages_{generator}", "advantages", "teacher", deps, config, data=("pref_train",)))
+
+    # -- evaluation ---------------------------------------------------------------------------------
+    def _eval_config(self, row: str) -> dict:
+        """What an evaluation stage runs: the recipe's benchmarks (plus the held-out metrics), per-benchmark limits
+        and options, judges, and the model id its exports carry (student-row-seed, so runs can be merged)."""
+        ev, data = self.recipe.eval, self.recipe.data
+        benchmarks = (["heldout"] if ev.heldout else []) + [b for b in ev.benchmarks if b != "heldout"]
+        limits = ev.limit if isinstance(ev.limit, dict) else {b: ev.limit for b in benchmarks}
+        limits = {b: limits.get(b) for b in benchmarks}
+        if "heldout" in benchmarks:
+            limits["heldout"] = data.test_limit
+        options = {**ev.options, "heldout_source": data.source, "heldout_lengths": asdict(self.recipe.lengths["pairs"]),
+                   **{f"{b}.judge": j for b, j in ev.judges.items()},
+                   "model_id": f"{_slug(self.student)}-{row}-s{self.seed}"}
+        return {"benchmarks": benchmarks, "limit": limits, "options": options, "curves": ev.curves,
+                "profile": self.recipe.profile}
 
     def evaluation(self, method_name: str) -> str:
         """Evaluate a student. Implicit-reward accuracy is measured against the SFT student (the base model for SFT)."""
         deps = {"model": self.method_stage(method_name)}
-        config = dict(self.recipe["eval"])
+        config = self._eval_config(method_name)
         if method_name == "sft":
-            config["reference_base"] = self.student
+            config["reward_reference_base"] = self.student
         else:
-            deps["reference"] = self.method_stage("sft")
+            deps["reward_reference"] = self.method_stage("sft")
         return self._add(Stage(f"eval_{method_name}", "eval", "student", deps, config, data=("pref_test",)))
 
     def teacher_evaluation(self, teacher_stage: str) -> str:
         """The table's teacher rows: the reference (SFT) teacher and the DPO teacher, evaluated like students;
         the reference for implicit rewards is the model each was trained from."""
         deps = {"model": getattr(self, teacher_stage)()}
-        config = dict(self.recipe["eval"])
+        config = self._eval_config(teacher_stage)
         if teacher_stage == "ref_teacher":
-            config["reference_base"] = self.teacher
+            config["reward_reference_base"] = self.teacher
         else:
-            deps["reference"] = self.ref_teacher()
+            deps["reward_reference"] = self.ref_teacher()
         return self._add(Stage(f"eval_{teacher_stage}", "eval", "teacher", deps, config, data=("pref_test",)))
 
 
-TEACHER_ROWS = ("ref_teacher", "dpo_teacher")
+def _slug(spec: str) -> str:
+    from pathlib import Path
+
+    return Path(spec).name if ("/" in spec and Path(spec).expanduser().is_dir()) else spec.replace("/", "_")
 
 
-def build_plan(recipe: dict, methods: list[str], student: str, teacher: str, evaluate: bool = True,
-               teacher_rows: bool = False) -> dict[str, Stage]:
-    planner = Planner(recipe, student, teacher)
+def build_plan(recipe: Recipe, methods: list[str], student: str, teacher: str, evaluate: bool = True,
+               teacher_rows: bool = False, seed: int | None = None) -> dict[str, Stage]:
+    planner = Planner(recipe, student, teacher, seed)
     for name in methods:
         planner.method_stage(name)
         if evaluate:
@@ -151,10 +178,17 @@ def base_models(plan: dict[str, Stage]) -> list[str]:
     return sorted({s.base_model for s in plan.values() if s.base_model})
 
 
-def evaluator_present() -> bool:
-    import importlib.util
+def closure(plan: dict[str, Stage], name: str) -> list[str]:
+    """``name`` and every stage it depends on, dependencies first."""
+    seen: list[str] = []
 
-    return importlib.util.find_spec("bench.commands.eval") is not None
+    def visit(n: str) -> None:
+        for dep in plan[n].deps.values():
+            visit(dep)
+        if n not in seen:
+            seen.append(n)
+    visit(name)
+    return seen
 
 
 def compute_keys(plan: dict[str, Stage], fingerprints: dict[str, str], data_versions: dict[str, str], seed: int,
@@ -171,6 +205,4 @@ def compute_keys(plan: dict[str, Stage], fingerprints: dict[str, str], data_vers
             "data": {kind: data_versions[kind] for kind in stage.data},
             "tokenised_by": fingerprints[student] if stage.kind in ("topk", "advantages") else None,
         }
-        if stage.kind == "eval":  # results differ once the evaluators exist in the checkout
-            payload["evaluator"] = evaluator_present()
         stage.key = stable_hash(payload)

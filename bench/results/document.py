@@ -434,3 +434,21 @@ def save_results(results: Results, path: str | os.PathLike) -> Path:
     parse_results(json.loads(json.dumps(document)), str(path))  # never write a file we would refuse to read
     atomic_write_text(path, json_text(document))
     return Path(path)
+
+
+def same_row(a: Entry, b: Entry) -> bool:
+    return (a.student, a.method, a.seed, a.study) == (b.student, b.method, b.seed, b.study)
+
+
+def update_results_file(path: str | os.PathLike, profile: str, meta: dict, entries: list[Entry]) -> tuple[Results, list[Entry]]:
+    """Add ``entries`` to the results file at ``path`` (created if missing), replacing earlier entries of the same
+    (student, method, seed, study); returns the saved results and the entries it replaced (for the caller to say)."""
+    path = Path(path)
+    old = load_results(path) if path.exists() else None
+    kept = [e for e in (old.entries if old else []) if not any(same_row(e, new) for new in entries)]
+    replaced = [e for e in (old.entries if old else []) if any(same_row(e, new) for new in entries)]
+    merged_meta = {**(old.meta if old else {}), **meta}
+    results = Results(profile=profile, created=_now(), meta=merged_meta, entries=kept + list(entries),
+                      extra=old.extra if old else {})
+    save_results(results, path)
+    return results, replaced

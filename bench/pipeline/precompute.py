@@ -1,0 +1,46 @@
+"""The teacher precompute stages: the DPO teacher's top-K distributions on the training pairs (DCKD), and its
+per-token advantages over the advantage reference on a student's samples (ADPA). Both run the teacher on the
+student's tokenisation, since the student trains on exactly those tokens."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from methods.examples import response_view, with_samples
+from methods.topk import precompute_advantages, precompute_teacher_topk
+
+from bench.models import load_model
+
+from .context import RunContext
+from .plan import Stage
+from .samples import read_samples
+
+
+def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
+    tokenizer = ctx.tokenizer("student")
+    model = load_model(str(ctx.model_dir(stage.deps["teacher"])))
+    examples = ctx.examples("student", "pref_train")
+    k, max_tokens = stage.config["topk"]["k"], stage.config["topk"]["max_tokens"]
+    tokens = sum(len(e["chosen_ids"]) + len(e["rejected_ids"]) for e in examples)
+    with ctx.reporter.task(f"{stage.name} (teacher forward)", tokens, "tokens") as task:
+        for side in ("chosen", "rejected"):
+            store = precompute_teacher_topk(model, response_view(examples, side), tokenizer.pad_token_id, k, max_tokens,
+                                            progress=task.advance, metadata={"side": side, "stage": stage.key})
+            store.save(out / f"{side}.safetensors")
+    return {"examples": len(examples), "tokens": tokens, "k": k}
+
+
+def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
+    tokenizer = ctx.tokenizer("student")
+    dpo = load_model(str(ctx.model_dir(stage.deps["dpo_teacher"])))
+    reference = load_model(str(ctx.model_dir(stage.deps["advantage_reference"])))
+    examples = with_samples(ctx.examples("student", "pref_train"), read_samples(ctx.stage_dir(stage.deps["samples"])))
+    view = response_view(examples, "rejected")
+    with ctx.reporter.task(f"{stage.name} (teachers forward)", sum(len(e["response_ids"]) for e in view), "tokens") as task:
+        store = precompute_advantages(dpo, reference, view, tokenizer.pad_token_id, stage.config["topk"]["k"],
+                                      stage.config["ref_floor"], stage.config["topk"]["max_tokens"], progress=task.advance,
+                                      metadata={"reference": stage.config["reference"], "stage": stage.key})
+    store.save(out / "advantages.safetensors")
+    best = store.values[:, 0] if len(store.values) else torch.zeros(1)
+    return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean())}

@@ -1,0 +1,55 @@
+"""Everything a run checks and computes before its first stage: models and data available here, the teacher and
+student tokenizers compatible, top-K within the vocabulary, the data loaded and every stage keyed. A problem found
+here costs seconds, not the stages that would have run before it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.recipe import Recipe, RecipeError
+
+from .context import RunContext
+from .plan import Stage, base_models, compute_keys, uses_teacher
+
+
+def check_availability(plan: dict[str, Stage], recipe: Recipe, data_dir: Path | None) -> dict[str, str]:
+    """What cannot be had here (model or data set -> why); empty when the run can start."""
+    from bench.models import availability
+
+    from .data import data_availability
+
+    missing = {}
+    for model in base_models(plan):
+        reason = availability(model)
+        if reason:
+            missing[f"model {model}"] = reason
+    for name, reason in data_availability(recipe, data_dir).items():
+        missing[f"data set {name}"] = reason
+    return missing
+
+
+def check_tokenizers(ctx: RunContext) -> None:
+    """Teacher and student must share a tokenizer (top-K entries index the student's logits); top-K must fit it."""
+    from methods.tokenize import check_same_vocabulary
+
+    student = ctx.tokenizer("student")
+    if uses_teacher(ctx.plan):
+        check_same_vocabulary(ctx.tokenizer("teacher"), student, ctx.teacher, ctx.student)
+    if any(s.kind in ("topk", "advantages") for s in ctx.plan.values()) and ctx.recipe.topk.k > len(student):
+        raise RecipeError(f"{ctx.recipe.source}: topk.k: {ctx.recipe.topk.k} is larger than the vocabulary of "
+                          f"{ctx.student} ({len(student)} tokens)")
+
+
+def prepare(plan: dict[str, Stage], recipe: Recipe, student: str, teacher: str, seed: int, data_dir: Path | None,
+            reporter) -> RunContext:
+    """Fingerprint models, load the data, check tokenizers, key every stage. Raises ModelUnavailable,
+    DataUnavailable, RecipeError or ValueError (incompatible tokenizers) with a message for the user."""
+    from bench.models import fingerprint
+
+    from .data import load_run_data
+
+    fingerprints = {m: fingerprint(m) for m in set(base_models(plan)) | {student}}
+    data = load_run_data(recipe, data_dir)
+    ctx = RunContext(recipe, student, teacher, seed, plan, None, data, reporter, data_dir)
+    check_tokenizers(ctx)
+    compute_keys(plan, fingerprints, data.versions, seed, student)
+    return ctx
