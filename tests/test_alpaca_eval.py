@@ -27,7 +27,8 @@ def _local_judge_rows(tmp_path, data_dir, out: str) -> dict:
     ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / out, limit=5,
                       options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
     try:
-        return {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
+        result = get_benchmark("alpaca_eval").run(ctx)
+        return {**{r.metric: r for r in result.metrics}, "exports": result.exports}
     finally:
         close_judges(ctx)
 
@@ -37,12 +38,13 @@ def test_alpaca_eval_with_the_local_judge(tmp_path, data_dir, monkeypatch):
     monkeypatch.setenv("BENCH_CACHE_DIR", str(tmp_path / "cache"))  # alpaca_eval's annotation cache lives there
     rows = _local_judge_rows(tmp_path, data_dir, "out")
     win = rows["win_rate"]
-    assert win.n_items == 5 and win.details["annotation_path"].startswith("alpaca_eval PairwiseAnnotator")
-    annotations = json.loads(Path(win.details["annotations_file"]).read_text())
+    assert win.n_items + win.n_failures == 5 and win.details["annotation_path"].startswith("alpaca_eval PairwiseAnnotator")
+    annotations = json.loads(Path(rows["exports"]["annotations"]).read_text())
     prefs = [a["preference"] for a in annotations if a["preference"] is not None]
-    assert len(prefs) == 5 - win.n_failures and set(prefs) <= {1.0, 2.0}  # the grammar allows only "m" or "M"
+    assert len(prefs) == win.n_items and set(prefs) <= {1.0, 2.0}  # the grammar allows only "m" or "M"
     assert win.value == pytest.approx(100 * sum(p == 2.0 for p in prefs) / len(prefs))
-    outputs = json.loads(Path(win.details["outputs_file"]).read_text())
+    assert sorted(win.item_scores.values()) == sorted(100.0 * (p - 1) for p in prefs)  # per instruction: won 100, lost 0
+    outputs = json.loads(Path(rows["exports"]["outputs"]).read_text())
     assert len(outputs) == 5 and set(outputs[0]) == {"instruction", "output", "generator"}
     # Offline there is no df_gamed.csv: the official LC stays empty, the fallback is named as one.
     assert rows["lc_win_rate"].value is None and "df_gamed.csv" in rows["lc_win_rate"].missing_reason
@@ -83,8 +85,9 @@ def test_alpaca_eval_with_a_pairwise_judge(tmp_path, data_dir):
     ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "out", limit=6, judge="stub-pairs",
                       options={"max_new_tokens": 4})
     ctx._loaded["judges"] = {"stub-pairs": judge}
-    rows = {r.metric: r for r in get_benchmark("alpaca_eval").run(ctx)}
-    annotations = json.loads(Path(rows["win_rate"].details["annotations_file"]).read_text())
+    result = get_benchmark("alpaca_eval").run(ctx)
+    rows = {r.metric: r for r in result.metrics}
+    annotations = json.loads(Path(result.exports["annotations"]).read_text())
     expected = 100 * sum(len(a["output_2"]) > len(a["output_1"]) for a in annotations) / 6
     assert rows["win_rate"].value == pytest.approx(expected) and rows["win_rate"].n_failures == 0
     assert rows["win_rate"].details["annotation_path"].startswith("bench judge stub-pairs.prefer")

@@ -53,22 +53,28 @@ def test_mt_bench_scores_and_fastchat_files(tmp_path, data_dir):
                           judge=f"openai:fake-judge@{server.base_url}",
                           options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache", "judge_api_key_env": "NO_SUCH_KEY"})
         try:
-            rows = {r.metric: r for r in get_benchmark("mt_bench").run(ctx)}
+            result = get_benchmark("mt_bench").run(ctx)
+            rows = {r.metric: r for r in result.metrics}
         finally:
             close_judges(ctx)
         assert len(server.requests) == 6  # the unparseable answer is an answer: no retry
     assert rows["turn1"].value == 8.0 and rows["turn1"].n_failures == 0 and rows["turn1"].n_items == 3
-    assert rows["turn2"].value == 4.0 and rows["turn2"].n_failures == 1 and rows["turn2"].n_items == 3
+    assert rows["turn2"].value == 4.0 and rows["turn2"].n_failures == 1 and rows["turn2"].n_items == 2  # n = rated items
+    # per-item scores keyed by (question, turn): the failed judgment is not an item
+    qids = [q["question_id"] for q in picked]
+    assert rows["average"].item_scores == {**{f"{q}/t1": 8.0 for q in qids}, **{f"{q}/t2": 4.0 for q in qids[:2]}}
+    assert rows["average"].score_kind == "continuous"
+    assert {s.item_id for s in result.samples} == {f"{q}/t{t}" for q in qids for t in (1, 2)}
     assert rows["average"].value == pytest.approx((8 * 3 + 4 * 2) / 5)  # the failure is not averaged in
     assert rows["category/math"].value == 8.0 and rows["category/math"].n_failures == 1
     details = rows["turn1"].details
     assert details["judge"]["id"].startswith("openai:fake-judge@") and details["judge"]["selected"] == "named with --judge"
     for key in ("data_version", "generation", "chat_template", "seed", "n_questions"):
         assert key in details
-    answers = [json.loads(x) for x in Path(details["answer_file"]).read_text().splitlines()]
+    answers = [json.loads(x) for x in Path(result.exports["answers"]).read_text().splitlines()]
     assert [a["question_id"] for a in answers] == [q["question_id"] for q in picked]
     assert all(len(a["choices"][0]["turns"]) == 2 and a["model_id"] == "tiny-random" for a in answers)
-    judgments = [json.loads(x) for x in Path(details["judgment_file"]).read_text().splitlines()]
+    judgments = [json.loads(x) for x in Path(result.exports["judgments"]).read_text().splitlines()]
     assert {(j["question_id"], j["turn"]) for j in judgments} == {(q["question_id"], t) for q in picked for t in (1, 2)}
     assert sorted(j["score"] for j in judgments) == [-1, 4, 4, 8, 8, 8]  # FastChat writes -1 for no rating
     assert all(set(j) >= {"question_id", "model", "judge", "user_prompt", "judgment", "score", "turn", "tstamp"} for j in judgments)
@@ -79,14 +85,15 @@ def test_mt_bench_four_questions_with_the_local_judge(tmp_path, data_dir):
     ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "out", limit=4,
                       options={"max_new_tokens": 16, "judge_cache_dir": tmp_path / "cache"})
     try:
-        rows = {r.metric: r for r in get_benchmark("mt_bench").run(ctx)}
+        result = get_benchmark("mt_bench").run(ctx)
+        rows = {r.metric: r for r in result.metrics}
     finally:
         close_judges(ctx)
     for metric in ("turn1", "turn2"):
         row = rows[metric]
-        assert row.n_items == 4 and row.details["judge"]["id"] == "local-smollm2"
+        assert row.n_items + row.n_failures == 4 and row.details["judge"]["id"] == "local-smollm2"
         assert row.details["judge"]["selected"] == "default judge of the embedded profile for mt_bench"
         assert row.n_failures < 4 and 1.0 <= row.value <= 10.0  # the grammar makes every answer parseable
-    judgments = [json.loads(x) for x in Path(rows["turn1"].details["judgment_file"]).read_text().splitlines()]
+    judgments = [json.loads(x) for x in Path(result.exports["judgments"]).read_text().splitlines()]
     assert len(judgments) == 8 and all(j["judge"][1].startswith("single-") for j in judgments)
-    assert Path(rows["turn1"].details["answer_file"]).is_file()
+    assert Path(result.exports["answers"]).is_file()

@@ -124,7 +124,7 @@ def test_reward_benchmark_metrics_match_hand_computation(tiny_rm: Path, tmp_path
     ctx = EvalContext(model_spec="tiny-random", out_dir=tmp_path, limit=3, options={
         "reward_dataset": "fake_pairs", "reward_model": str(tiny_rm), "reference_model": "tiny-random-teacher",
         "max_new_tokens": 6})
-    rows = {r.metric: r for r in get_benchmark("reward").run(ctx)}
+    rows = {r.metric: r for r in get_benchmark("reward").run(ctx).metrics}
     assert set(rows) == {"score", "accuracy", "rm_accuracy_vs_rejected"}
 
     policy, tokenizer = load_model("tiny-random"), load_tokenizer("tiny-random")
@@ -152,7 +152,7 @@ def test_missing_reference_and_unavailable_reward_model_are_reported(tmp_path: P
     monkeypatch.setitem(datasets.SOURCES, "fake_pairs", _FakeSource())
     ctx = EvalContext(model_spec="tiny-random", out_dir=tmp_path, limit=2,
                       options={"reward_dataset": "fake_pairs", "reward_model": "someone/not-downloaded-rm"})
-    rows = {r.metric: r for r in get_benchmark("reward").run(ctx)}
+    rows = {r.metric: r for r in get_benchmark("reward").run(ctx).metrics}
     assert rows["accuracy"].value is None and "reference model" in rows["accuracy"].missing_reason
     assert rows["score"].value is None and "someone/not-downloaded-rm" in rows["score"].missing_reason
     assert rows["rm_accuracy_vs_rejected"].value is None
@@ -164,5 +164,5 @@ def test_a_model_that_is_its_own_reference_has_no_reward_accuracy(tmp_path: Path
     monkeypatch.setitem(datasets.SOURCES, "fake_pairs", _FakeSource())
     ctx = EvalContext(model_spec="tiny-random", out_dir=tmp_path, limit=2, options={
         "reward_dataset": "fake_pairs", "reward_model": "someone/not-downloaded-rm", "reference_model": "tiny-random"})
-    rows = {r.metric: r for r in get_benchmark("reward").run(ctx)}
+    rows = {r.metric: r for r in get_benchmark("reward").run(ctx).metrics}
     assert rows["accuracy"].value is None and "same weights" in rows["accuracy"].missing_reason
