@@ -2,8 +2,10 @@
 difference a run of a given size could detect. SciPy does the statistics; this module only chooses and records.
 
 - pass/fail items (BINARY): Wilson interval (``scipy.stats.binomtest(k, n).proportion_ci(method="wilson")``);
-  a paired comparison is an exact sign test on the discordant items (McNemar's test) plus a paired bootstrap
-  interval of the difference.
+  a paired comparison is an exact sign test on the discordant items (McNemar's exact test), and the interval of the
+  difference is the exact conditional one: with b items won and c lost out of n, the difference is
+  (b + c) / n * (2 theta - 1) for theta = b / (b + c), whose Clopper-Pearson interval it inherits. (A bootstrap of
+  the differences would call 4 wins and 0 losses in 200 items significant; the sign test does not, p = 0.125.)
 - any other item score (CONTINUOUS): BCa bootstrap of the mean over items (``scipy.stats.bootstrap``, fixed seed);
   a paired comparison is a bootstrap of the mean per-item difference, with Wilcoxon's signed-rank test's p-value.
 A difference is called real when the 95% interval of the difference excludes 0.
@@ -96,15 +98,27 @@ def paired(method: Mapping[str, float], baseline: Mapping[str, float], kind: str
     a = np.array([method[i] for i in ids], dtype=float)
     b = np.array([baseline[i] for i in ids], dtype=float)
     d = a - b
-    ci = bootstrap_mean(d)
     if kind == BINARY:
         wins, losses = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
-        p = 1.0 if wins + losses == 0 else float(sps.binomtest(wins, wins + losses, 0.5).pvalue)
+        p, ci = _discordant(wins, losses, len(ids))
         test = f"exact sign test on discordant items ({wins} won, {losses} lost)"
     else:
+        ci = bootstrap_mean(d)
         p = 1.0 if not np.any(d) else float(sps.wilcoxon(d, zero_method="zsplit").pvalue)
         test = "Wilcoxon signed-rank"
     return Paired(len(ids), float(d.mean()), ci, p, test, float(d.std(ddof=1)))
+
+
+def _discordant(wins: int, losses: int, n: int) -> tuple[float, Interval]:
+    """Sign-test p-value and the exact conditional 95% interval of the paired difference in pass rates."""
+    discordant = wins + losses
+    if discordant == 0:
+        return 1.0, Interval(0.0, 0.0, "no discordant items")
+    test = sps.binomtest(wins, discordant, 0.5)
+    low, high = test.proportion_ci(confidence_level=LEVEL, method="exact")
+    scale = discordant / n
+    return float(test.pvalue), Interval(scale * (2 * low - 1), scale * (2 * high - 1),
+                                        "exact conditional (Clopper-Pearson on the discordant items)")
 
 
 def detectable_difference(sd_difference: float, n: int, power: float = 0.8) -> float | None:

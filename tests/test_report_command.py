@@ -38,7 +38,7 @@ def test_report_writes_every_view_and_figure(tmp_path, capsys):
     assert "rendered 15 entries" in capsys.readouterr().out
     html = (out / "table2.html").read_text()
     assert html.count('src="data:image/png;base64,') == 2 and "http://" not in html and "https://" not in html
-    assert 'id="other"' in html and "Verifier prompt-loose" in html  # metrics outside Table 2
+    assert 'id="other"' in html and "Verifier prompt loose" in html  # metrics outside the headline table
     assert "mt_bench_v1" in html and "arc@sha256:1234" in html  # data versions in the metadata
 
 
@@ -51,13 +51,20 @@ def test_rerender_is_identical_except_the_timestamp(tmp_path):
 
 
 def test_figure5_series_mix_main_and_sweep_entries():
-    results = parse_results(copy_doc(), "doc")
+    doc = copy_doc()
+    # one sweep point with per-item scores: its error bar is the metric's own 95% interval
+    point = next(e for e in doc["entries"] if e.get("hyperparameters") == {"alpha": 0.1})
+    score = next(m for m in point["metrics"] if m["metric"] == "score")
+    score.update(items={"kind": "continuous", "ids": ["a", "b", "c", "d"], "scores": [0.0, 0.1, 0.1, 0.2]},
+                 interval={"low": 0.02, "high": 0.18, "method": "test"})
+    results = parse_results(doc, "doc")
     dckd = sweep_series(results, "dckd", "alpha", "reward", "score")["smollm2-8l"]
-    # alpha 0.5: the main-table DCKD run (0.25) and the sweep run (0.25)
-    assert [(x, round(m, 6), round(s, 6), n) for x, m, s, n in dckd] == [(0.1, 0.1, 0, 1), (0.5, 0.25, 0, 2), (0.9, 0.2, 0, 1)]
-    adpa = dict((x, (m, s, n)) for x, m, s, n in sweep_series(results, "adpa", "gamma", "reward", "score")["smollm2-8l"])
+    # alpha 0.5: the main-table DCKD run (0.25) and the sweep run (0.25); without item scores no interval
+    assert [(x, round(m, 6), lo, hi, n) for x, m, lo, hi, n in dckd] == [
+        (0.1, 0.1, 0.02, 0.18, 1), (0.5, 0.25, None, None, 2), (0.9, 0.2, None, None, 1)]
+    adpa = {x: (m, n) for x, m, _, _, n in sweep_series(results, "adpa", "gamma", "reward", "score")["smollm2-8l"]}
     at_16 = [0.31, 0.32, 0.33, 0.3]  # three main-table seeds and the sweep run
-    assert adpa[1.6] == pytest.approx((np.mean(at_16), np.std(at_16, ddof=1), 4))
+    assert adpa[1.6] == pytest.approx((np.mean(at_16), 4))
     assert sorted(adpa) == [0.4, 1.6, 3.2]
     curves = curve_series(results)["reward_score"]
     assert [p[0] for p in curves["smollm2-8l · ADPA"]] == [0, 10, 20]

@@ -31,8 +31,13 @@ def markdown_cells(text: str) -> tuple[list[str], dict[str, dict[str, str]]]:
 
 
 def column(header: list[str], label: str) -> str:
-    (name,) = [h for h in header if h.startswith(label + " ·")]
+    """The header cell of the column labelled ``label`` (headers are the label and its note number)."""
+    (name,) = [h for h in header if re.fullmatch(re.escape(label) + r"\[\d+\]", h)]
     return name
+
+
+def notes_of(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^\[(\d+)\] (.*?)\s*$", text, flags=re.M))
 
 
 def test_rows_grouped_per_student_with_teachers_first_and_sweeps_left_out():
@@ -43,95 +48,76 @@ def test_rows_grouped_per_student_with_teachers_first_and_sweeps_left_out():
     assert table.blocks[0].rows[4].seeds == [42]
 
 
-def test_markdown_cells_dash_footnote_bold_and_mean_std():
+def test_markdown_headers_cells_dashes_and_mean_std():
     text = render_markdown(_table())
     header, rows = markdown_cells(text)
-    mt_avg, wr, acc = column(header, "MT-Bench avg"), column(header, "AlpacaEval WR"), column(header, "Reward acc.")
-    # each header names its data set and judge
-    assert mt_avg == "MT-Bench avg · data: MT-Bench · judge: qwen2.5-1.5b-instruct-q4"
-    assert column(header, "Reward score").endswith("judge: tiny-reward-rm")
-    assert column(header, "ARC-C") == "ARC-C · data: Open LLM: ARC-Challenge · judge: none (lm-evaluation-harness, acc_norm)"
-    # mean ± sample std over the three ADPA seeds, against numpy
+    mt_avg, wr = column(header, "MT-Bench"), column(header, "AlpacaEval WR")
+    # headers are labels; what the number is (data, judge) is in the column's note, never a machine path
+    notes = notes_of(text)
+    mt_note = notes[mt_avg.split("[")[1].rstrip("]")]
+    assert "data: MT-Bench" in mt_note and "judge: qwen2.5-1.5b-instruct-q4" in mt_note and "n = 10 items" in mt_note
+    assert not any("/" in h and "runs/" in h for h in header)
+    # mean ± sample std over the three ADPA seeds, against numpy; results without item scores have no interval
     values = np.array(list(ADPA_SEEDS.values()))
     expected = f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
     assert expected == "6.58 ± 0.63"
-    assert rows["ADPA"][mt_avg] == f"**{expected}**"  # best student method, although both teachers score higher
+    assert rows["ADPA"][mt_avg] == expected  # no bold: without per-item scores no paired test can say it is better
     assert rows["Teacher (DPO): smollm2-135m"][mt_avg] == "9.50"
-    assert rows["ADPA"]["Seeds"] == "1, 2, 3"
+    assert rows["ADPA"]["Seeds"] == "3" and rows["SFT"]["Seeds"] == "1"  # Seeds counts seeds
     # not measured: a dash with a footnote, never 0
-    assert rows["SFT"][wr] == "–[1]"
-    assert "\n[1] judge server unavailable" in text
-    # best per column among students only; ties at the shown precision are all bold
-    assert rows["ADPA+"][acc] == "**0.700**" and rows["DCKD"][acc] == "0.640"
-    assert rows["ADPA+"][wr] == "**0.600**" and rows["ADPA"][wr] == "**0.600 ± 0.000**"
-    assert rows["Teacher (reference): smollm2-135m"][acc] == "0.900"
-    assert "Not evaluated in these results: AlpacaEval LC, HellaSwag" in text
-    # metrics outside Table 2 are left to the CSV and the HTML
-    assert "Verifier prompt-loose" not in text and "rm_heldout" not in text
-    assert "2 other metric(s) are in the CSV and the HTML report." in text
+    reason = next(n for n, t in notes.items() if t == "judge server unavailable")
+    assert rows["SFT"][wr] == f"–[{reason}]"
+    assert "**" not in text
+    assert "Not evaluated in these results: AlpacaEval LC" in text
+    # metrics outside the headline columns are left to the CSV and the HTML
+    assert "Verifier prompt loose" not in text and "rm_heldout" not in text and "ARC-C" not in text
+    assert "6 other metric(s) are in the CSV and the HTML report." in text
 
 
 def test_csv_raw_numbers_empty_missing_and_reason_column():
     frame = pd.read_csv(io.StringIO(render_csv(build_table(parse_results(copy_doc(), "doc"), "all"))),
                         keep_default_na=False)
     by_method = frame.set_index("method")
-    mt_avg = [c for c in frame.columns if c.startswith("MT-Bench avg ·") and not c.endswith(" std")][0]
-    wr = [c for c in frame.columns if c.startswith("AlpacaEval WR ·") and not c.endswith(" std")][0]
     values = np.array(list(ADPA_SEEDS.values()))
-    assert float(by_method.loc["adpa", mt_avg]) == pytest.approx(values.mean(), abs=1e-12)
-    assert float(by_method.loc["adpa", mt_avg + " std"]) == pytest.approx(values.std(ddof=1), abs=1e-12)
-    assert by_method.loc["sft", mt_avg + " std"] == ""  # one seed: no std
-    assert by_method.loc["sft", wr] == ""  # missing: empty, not 0
+    assert float(by_method.loc["adpa", "MT-Bench"]) == pytest.approx(values.mean(), abs=1e-12)
+    assert float(by_method.loc["adpa", "MT-Bench std"]) == pytest.approx(values.std(ddof=1), abs=1e-12)
+    assert by_method.loc["sft", "MT-Bench std"] == ""  # one seed: no std
+    assert by_method.loc["sft", "AlpacaEval WR"] == ""  # missing: empty, not 0
     assert by_method.loc["sft", "missing"] == "AlpacaEval WR: judge server unavailable"
     assert by_method.loc["dpo", "missing"] == ""
     assert list(frame["method"]) == ["ref_teacher", "dpo_teacher", "sft", "dpo", "dckd", "adpa", "adpa_plus"]
-    assert by_method.loc["ref_teacher", "model"] == "runs/smollm2-135m/ref_teacher/42"
-    loose = "Verifier prompt-loose · data: checkable instructions · judge: gold (exact verifier)"
-    assert float(by_method.loc["dpo", loose]) == pytest.approx(0.4)
-    assert "reward/rm_heldout_accuracy · data: preference pairs · judge: tiny-reward-rm" not in frame.columns
-    assert float(by_method.loc["dpo", "Reward model held-out acc. · data: preference pairs · judge: tiny-reward-rm"]) == 0.8
+    assert float(by_method.loc["dpo", "Verifier prompt loose"]) == pytest.approx(0.4)
+    assert float(by_method.loc["dpo", "Reward model held-out acc."]) == 0.8
+    assert "model" not in frame.columns  # no machine paths in tables
 
 
 def test_latex_cells():
     tex = render_latex(_table())
     adpa = next(line for line in tex.splitlines() if line.startswith(" & ADPA &"))
     cells = [c.strip() for c in adpa.removesuffix(r"\\").split("&")]
-    assert cells[2:5] == [r"\textbf{7.08 $\pm$ 0.63}", r"\textbf{6.08 $\pm$ 0.63}", r"\textbf{6.58 $\pm$ 0.63}"]
+    assert cells[2] == "3" and cells[3] == r"6.58 $\pm$ 0.63"
     sft = next(line for line in tex.splitlines() if line.startswith(" & SFT &"))
-    assert r"& --\textsuperscript{1} &" in sft
-    assert r"\textsuperscript{1}~judge server unavailable\\" in tex
-    assert r"{\tiny MT-Bench}" in tex and r"{\tiny Open LLM: ARC-Challenge}" in tex and r"{\tiny qwen2.5-1.5b-instruct-q4}" in tex
+    reason = next(n for n, t in notes_of(render_markdown(_table())).items() if t == "judge server unavailable")
+    assert rf"& --\textsuperscript{{{reason}}} &" in sft
+    assert rf"\textsuperscript{{{reason}}}~judge server unavailable\\" in tex
     assert tex.count(r"\begin{tabular}") == 1 and tex.rstrip().endswith(r"\end{table}")
 
 
 def test_partially_measured_seeds_and_not_evaluated_metric():
     doc = copy_doc()
     adpa_seed2 = next(e for e in doc["entries"] if e["method"] == "adpa" and e["seed"] == 2)
-    turn2 = next(m for m in adpa_seed2["metrics"] if m["metric"] == "turn2")
-    turn2.update(value=None, missing_reason="judge timed out")
+    average = next(m for m in adpa_seed2["metrics"] if m["metric"] == "average" and m["benchmark"] == "mt_bench")
+    average.update(value=None, missing_reason="judge timed out")
     dpo = next(e for e in doc["entries"] if e["method"] == "dpo")
     dpo["metrics"] = [m for m in dpo["metrics"] if m["benchmark"] != "gold"]
     header, rows = markdown_cells(text := render_markdown(_table(doc)))
-    mean = np.mean([ADPA_SEEDS[1] - 0.5, ADPA_SEEDS[3] - 0.5])
-    std = np.std([ADPA_SEEDS[1] - 0.5, ADPA_SEEDS[3] - 0.5], ddof=1)
-    notes = dict(re.findall(r"^\[(\d+)\] (.*?)\s*$", text, flags=re.M))
+    mean = np.mean([ADPA_SEEDS[1], ADPA_SEEDS[3]])
+    std = np.std([ADPA_SEEDS[1], ADPA_SEEDS[3]], ddof=1)
+    notes = notes_of(text)
     partial = next(n for n, t in notes.items() if t == "1 of 3 seeds not measured (judge timed out); the value is over the other 2")
-    assert rows["ADPA"][column(header, "MT-Bench turn 2")] == f"**{mean:.2f} ± {std:.2f}**[{partial}]"
+    assert rows["ADPA"][column(header, "MT-Bench")] == f"{mean:.2f} ± {std:.2f}[{partial}]"
     absent = next(n for n, t in notes.items() if t == "not evaluated for this model")
-    assert rows["DPO"][column(header, "Verifier prompt-strict")] == f"–[{absent}]"
-
-
-def test_teacher_rows_stay_out_of_best_and_a_single_measured_row_is_not_bold():
-    doc = copy_doc()
-    for e in doc["entries"]:
-        if e["method"] not in ("ref_teacher", "sft"):
-            for m in e["metrics"]:
-                if m["metric"] == "prompt_strict":
-                    m.update(value=None, missing_reason="verifier crashed")
-    header, rows = markdown_cells(render_markdown(_table(doc)))
-    gold = column(header, "Verifier prompt-strict")
-    assert rows["SFT"][gold] == "0.300"  # the only measured student row: nothing to compare
-    assert rows["Teacher (reference): smollm2-135m"][gold] == "0.900"
+    assert rows["DPO"][column(header, "Verifier prompt")] == f"–[{absent}]"
 
 
 def test_sweep_runs_without_study_mark_are_refused():
@@ -169,14 +155,15 @@ def test_other_metrics_table_and_lower_is_better():
     nll = {"sft": 2.0, "dpo": 1.5, "dckd": 1.7, "ref_teacher": 1.0}
     for e in doc["entries"]:
         if e["method"] in nll:
-            e["metrics"].append({"benchmark": "heldout", "metric": "chosen_nll", "value": nll[e["method"]]})
+            e["metrics"].append({"benchmark": "heldout", "metric": "chosen_nll", "value": nll[e["method"]], "higher_is_better": False})
     other = build_table(parse_results(doc, "doc"), "other")
     labels = [c.label for c in other.columns]
-    assert labels == ["Verifier prompt-loose", "Reward model held-out acc.", "Held-out chosen NLL (lower is better)"]
+    assert labels == ["MT-Bench turn 1", "MT-Bench turn 2", "Reward acc. (implicit)", "ARC-C", "Verifier prompt loose",
+                      "Reward model held-out acc.", "Held-out chosen NLL"]
+    assert not other.columns[-1].higher_is_better
     header, rows = markdown_cells(render_markdown(other))
-    col = column(header, "Held-out chosen NLL (lower is better)")
-    assert rows["DPO"][col] == "**1.50**" and rows["SFT"][col] == "2.00"
-    assert rows["Teacher (reference): smollm2-135m"][col] == "1.00"  # lowest, but a teacher row
+    col = column(header, "Held-out chosen NLL")
+    assert rows["DPO"][col] == "1.50" and rows["SFT"][col] == "2.00"
     assert rows["ADPA"][col].startswith("–[")  # adpa has no held-out metric
 
 
@@ -189,10 +176,12 @@ def test_evaluator_remarks_become_footnotes():
     next(m for m in sft["metrics"] if m["metric"] == "arc_challenge")["details"]["note"] = "few-shot from a local file"
     text = render_markdown(_table(doc))
     header, rows = markdown_cells(text)
-    notes = {t: n for n, t in re.findall(r"^\[(\d+)\] (.*?)\s*$", text, flags=re.M)}
+    notes = {t: n for n, t in notes_of(text).items()}
     average = notes["average over arc_challenge only (hellaswag not measured)"]
     assert rows["SFT"][column(header, "Open LLM avg")] == f"0.300[{average}]"
-    assert rows["SFT"][column(header, "ARC-C")] == f"0.300[{notes['few-shot from a local file']}]"
+    other = render_markdown(build_table(parse_results(doc, "doc"), "other"))
+    header, rows = markdown_cells(other)
+    assert rows["SFT"][column(header, "ARC-C")] == f"0.300[{ {t: n for n, t in notes_of(other).items()}['few-shot from a local file'] }]"
 
 
 def test_teacher_rows_filed_under_the_student_as_bench_run_writes_them():

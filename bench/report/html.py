@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .plots import Rendered
 from bench.results import Results, ResultsError, known_methods
 
-from .table import build_table, cell_text
+from .table import build_table, cell_text, legend
 
 TEMPLATES = Path(__file__).parent / "templates"
 FIGURE_TITLES = {"figure5": "Figure 5: hyper-parameter study (DCKD alpha, ADPA gamma)",
@@ -36,6 +36,7 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.globals["cell_text"] = cell_text
+    env.globals["legend"] = legend
     return env
 
 
@@ -108,15 +109,22 @@ def _runs(results: Results) -> list[dict]:
     return runs
 
 
+SAMPLES_PER_BENCHMARK = 25  # prompts per benchmark in the browser; the results JSON holds every sample
+
+
 def _samples(results: Results) -> list[dict]:
-    """Prompts in first-seen order; for each, every model's output side by side in table row order."""
+    """Prompts in first-seen order (the first SAMPLES_PER_BENCHMARK of each benchmark); for each, every model's
+    output side by side in table row order."""
     order = {m: i for i, m in enumerate(known_methods())}
     prompts: dict[tuple[str, str, str], dict] = {}
     for e in sorted(results.entries, key=lambda e: (e.study != "main", e.student, order[e.method], e.seed)):
         label = f"{e.student} · {known_methods()[e.method]} · seed {e.seed}" + ("" if e.study == "main" else f" · {e.study}")
         for s in e.samples:
             # keyed by the prompt text too: two runs that disagree on a prompt id's text are not put side by side
-            group = prompts.setdefault((s.benchmark, s.item_id, s.prompt),
+            key = (s.benchmark, s.item_id, s.prompt)
+            if key not in prompts and sum(k[0] == s.benchmark for k in prompts) >= SAMPLES_PER_BENCHMARK:
+                continue
+            group = prompts.setdefault(key,
                                        {"benchmark": s.benchmark, "prompt_id": s.item_id, "prompt": s.prompt,
                                         "outputs": []})
             group["outputs"].append({"label": label, "output": s.output, "rationale": s.rationale,

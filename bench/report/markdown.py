@@ -1,9 +1,10 @@
-"""The comparison table as GitHub-flavoured Markdown: dashes with numbered footnotes, best values in bold."""
+"""The comparison table as GitHub-flavoured Markdown: value [95% interval], significance marks, dashes with numbered
+notes, bold only for a best that is significantly better than the runner-up."""
 from __future__ import annotations
 
 import re
 
-from .table import Table, cell_text
+from .table import Table, cell_text, legend
 
 DASH = "–"
 
@@ -19,18 +20,9 @@ def markers(numbers: list[int]) -> str:
     return f"[{','.join(map(str, numbers))}]" if numbers else ""
 
 
-def legend(table: Table) -> list[str]:
-    lines = ["Bold: best student method per block (teacher rows excluded). "
-             + ("Values are mean ± sample std over seeds. " if table.any_std else "")
-             + f"{DASH}: not measured (see the numbered notes)."]
-    return lines + table.notes
-
-
 def render_markdown(table: Table, title: str | None = None) -> str:
-    head = ["Student", "Method", "Seeds"] + [f"{escape(c.label)} · {escape(c.source_text)}" for c in table.columns]
-    lines = []
-    if title:
-        lines += [f"# {escape(title)}", ""]
+    head = ["Student", "Method", "Seeds"] + [f"{escape(c.label)}{markers([c.footnote] if c.footnote else [])}" for c in table.columns]
+    lines = [f"# {escape(title)}", ""] if title else []
     lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(table.columns)) + "|"]
     for block in table.blocks:
         for i, row in enumerate(block.rows):
@@ -39,12 +31,10 @@ def render_markdown(table: Table, title: str | None = None) -> str:
                 text = DASH if cell.missing else cell_text(cell, column)
                 if cell.best:
                     text = f"**{text}**"
-                cells.append(text + markers(cell.footnotes))
+                cells.append(" ".join([text, *cell.marks]) + markers(cell.footnotes))
             student = escape(block.student) if i == 0 else ""
-            seeds = ", ".join(map(str, row.seeds))
-            lines.append("| " + " | ".join([student, escape(row.label), seeds] + cells) + " |")
-    lines.append("")
-    lines += [line + "  " for line in legend(table)]  # two trailing spaces: a Markdown line break
-    for number, text in enumerate(table.footnotes, 1):
-        lines.append(f"[{number}] {escape(text)}  ")
+            lines.append("| " + " | ".join([student, escape(row.label), str(len(row.seeds))] + cells) + " |")
+    lines += ["", legend(table) + "  "]
+    lines += [line + "  " for line in table.notes]  # two trailing spaces: a Markdown line break
+    lines += [f"[{number}] {escape(text)}  " for number, text in enumerate(table.footnotes, 1)]
     return "\n".join(lines).rstrip() + "\n"

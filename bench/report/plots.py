@@ -2,7 +2,8 @@
 
 - figure 5 (the paper's hyper-parameter study): DCKD's alpha and ADPA's gamma, each over the grid of values the
   entries' ``hyperparameters`` hold, against the reward score and the reward accuracy. Every entry of the method
-  counts, whatever its study; several seeds at one grid value give mean and sample-std error bars.
+  counts, whatever its study; error bars are 95% intervals over items (several seeds at one grid value: their
+  items pooled).
 - training curves: every ``curves`` point of the main-study entries, one panel per curve name, one line per
   (student, method), averaged over seeds with a ±1 std band.
 Each figure is returned as PNG and SVG bytes; nothing is written here.
@@ -17,6 +18,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from bench import stats
 from bench.results import MAIN_STUDY, Entry, Results, ResultsError, known_methods
 
 SWEEPS = (("dckd", "alpha", "DCKD: alpha (weight of the distillation loss)"),
@@ -51,17 +53,29 @@ def _hyperparameter(entry: Entry, name: str) -> float | None:
     return float(value)
 
 
+def _interval(rows: list) -> tuple[float | None, float | None]:
+    """A point's 95% interval: one seed's own, or the interval of every seed's items pooled."""
+    if len(rows) == 1 and rows[0].interval is not None:
+        return rows[0].interval.low, rows[0].interval.high
+    if rows and all(r.item_scores for r in rows) and len({r.score_kind for r in rows}) == 1:
+        interval = stats.interval([v for r in rows for v in r.item_scores.values()], rows[0].score_kind)
+        return interval.low, interval.high
+    return None, None
+
+
 def sweep_series(results: Results, method: str, param: str, benchmark: str, metric: str) -> dict[str, list[tuple]]:
-    """student -> [(grid value, mean, std, n seeds)] sorted by grid value; unmeasured values are left out."""
-    by_point: dict[tuple[str, float], list[float]] = {}
+    """student -> [(grid value, mean over seeds, interval low, interval high, n seeds)] sorted by grid value;
+    unmeasured values are left out; the interval is None when the results carry no per-item scores (schema v1)."""
+    by_point: dict[tuple[str, float], list] = {}
     for entry in results.entries:
         x = _hyperparameter(entry, param) if entry.method == method else None
         row = entry.metric(benchmark, metric) if x is not None else None
         if row is not None and row.value is not None:
-            by_point.setdefault((entry.student, x), []).append(row.value)
+            by_point.setdefault((entry.student, x), []).append(row)
     series: dict[str, list[tuple]] = {}
-    for (student, x), values in sorted(by_point.items(), key=lambda item: (item[0][0], item[0][1])):
-        series.setdefault(student, []).append((x, *_mean_std(values), len(values)))
+    for (student, x), rows in sorted(by_point.items(), key=lambda item: (item[0][0], item[0][1])):
+        mean, _ = _mean_std([r.value for r in rows])
+        series.setdefault(student, []).append((x, mean, *_interval(rows), len(rows)))
     return series
 
 
@@ -81,8 +95,10 @@ def figure5(results: Results) -> Figure | None:
             ax = axes[row][col]
             series = sweep_series(results, method, param, bench, metric)
             for student, points in series.items():
-                xs, means, stds, _ = zip(*points)
-                ax.errorbar(xs, means, yerr=stds if any(stds) else None, marker="o", capsize=3, label=plain(student))
+                xs, means, lows, highs, _ = zip(*points)
+                known = all(v is not None for v in lows + highs)
+                yerr = [[m - lo for m, lo in zip(means, lows)], [hi - m for m, hi in zip(means, highs)]] if known else None
+                ax.errorbar(xs, means, yerr=yerr, marker="o", capsize=3, label=plain(student))
             if not series:
                 ax.text(0.5, 0.5, f"no {known_methods()[method]} runs with {param}", ha="center", va="center",
                         transform=ax.transAxes, color="0.4")
@@ -93,7 +109,7 @@ def figure5(results: Results) -> Figure | None:
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(title, fontsize="medium")
-    fig.suptitle("Figure 5: hyper-parameter study (mean ± std over seeds)")
+    fig.suptitle("Figure 5: hyper-parameter study (mean over seeds, bars: 95% interval over items)")
     return fig
 
 
