@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 KINDS: tuple[str, ...] = (
     "lowercase", "uppercase", "max_words", "min_words", "bullets", "keywords", "forbidden_word",
@@ -99,70 +99,58 @@ def _quoted_list(words: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
 
 
+def _keyword_values(args: dict) -> dict:
+    return {"plural": "words" if len(args["words"]) > 1 else "word", "words": _quoted_list(args["words"])}
+
+
+# kind -> (phrasings, the values they are formatted with); one phrasing is drawn per instruction.
+PHRASINGS: dict[str, tuple[tuple[str, ...], Callable[[dict], dict]]] = {
+    "lowercase": (("Write your whole answer in lowercase letters only, with no capital letters at all.",
+                   "Use only lowercase letters in your response; no capitals anywhere.",
+                   "Please reply entirely in lowercase."), lambda a: {}),
+    "uppercase": (("Write your entire answer in capital letters.", "Your whole response must be in uppercase letters.",
+                   "Please reply in ALL CAPS, every letter uppercase."), lambda a: {}),
+    "max_words": (("Keep the answer under {n} words.", "Use fewer than {n} words in total.", "Be brief: less than {n} words."),
+                  lambda a: {"n": a["n"]}),
+    "min_words": (("Write at least {n} words.", "Your answer should be {n} words or longer.",
+                   "Give a detailed answer of at least {n} words."), lambda a: {"n": a["n"]}),
+    "bullets": (("Give exactly {n} bullet points using markdown, like:\n* first point\n* second point",
+                 "Answer with exactly {n} markdown bullet points (lines starting with *).",
+                 "Format the answer as a list of exactly {n} bullet points that start with *."), lambda a: {"n": a["n"]}),
+    "keywords": (("Make sure to mention the {plural} {words}.", "Include the {plural} {words} in your answer.",
+                  "Your reply must contain the {plural} {words}."), _keyword_values),
+    "forbidden_word": (('Do not use the word "{w}" anywhere in your reply.', 'Avoid the word "{w}" completely.',
+                        'Never use the word "{w}".'), lambda a: {"w": a["word"]}),
+    "start_with": (('Begin your reply with "{p}"', 'Start your answer with the exact phrase "{p}"',
+                    'The first words of your response must be "{p}"'), lambda a: {"p": a["phrase"]}),
+    "end_with": (('Finish your response with the exact phrase "{p}" and nothing after it.', 'End your answer with "{p}"',
+                  'The last words of your reply must be "{p}"'), lambda a: {"p": a["phrase"]}),
+    "num_sentences": (("Answer in exactly {n} sentences.", "Your response must be exactly {n} sentences long.",
+                       "Use exactly {n} sentences, no more and no fewer."), lambda a: {"n": a["n"]}),
+    "num_paragraphs": (("Write exactly {n} paragraphs separated by a blank line.",
+                        "Split your answer into exactly {n} paragraphs, with an empty line between them."),
+                       lambda a: {"n": a["n"]}),
+    "arithmetic": (("Also work out {a} {op} {b} and include the result as a number in your answer.",
+                    "Somewhere in your reply, tell me what {a} {op} {b} is, written in digits.",
+                    "Before you finish, answer this sum with the number: what is {a} {op} {b}?"),
+                   lambda a: {"a": a["a"], "op": ARITH_OPS[a["op"]], "b": a["b"]}),
+    "json_keys": (("Format the whole answer as a JSON object with the keys {keys}.",
+                   "Reply only with valid JSON: an object that has the keys {keys}.",
+                   "Give your answer as JSON with the keys {keys}."), lambda a: {"keys": _quoted_list(a["keys"])}),
+    "quotes": (("Wrap your entire response in double quotation marks.", "Put your whole answer inside double quotes.",
+                'Enclose the entire reply in double quotes, like "this".'), lambda a: {}),
+    "no_comma": (("Do not use any commas in your response.", "Write without a single comma.",
+                  "Your answer must not contain commas."), lambda a: {}),
+    "title": (("Give your answer a title wrapped in double angular brackets, such as <<my title>>.",
+               "Start with a title in double angle brackets, like <<title>>."), lambda a: {}),
+    "postscript": (("At the end of your response, add a postscript starting with P.S.",
+                    "Finish with a short postscript that begins with P.S."), lambda a: {}),
+}
+
+
 def describe(kind: str, args: dict, rng: random.Random) -> str:
     """The instruction sentence for a constraint, in one of a few natural phrasings."""
-    if kind == "lowercase":
-        return _phrasing(rng, ("Write your whole answer in lowercase letters only, with no capital letters at all.",
-                               "Use only lowercase letters in your response; no capitals anywhere.",
-                               "Please reply entirely in lowercase."))
-    if kind == "uppercase":
-        return _phrasing(rng, ("Write your entire answer in capital letters.",
-                               "Your whole response must be in uppercase letters.",
-                               "Please reply in ALL CAPS, every letter uppercase."))
-    if kind == "max_words":
-        return _phrasing(rng, ("Keep the answer under {n} words.", "Use fewer than {n} words in total.",
-                               "Be brief: less than {n} words."), n=args["n"])
-    if kind == "min_words":
-        return _phrasing(rng, ("Write at least {n} words.", "Your answer should be {n} words or longer.",
-                               "Give a detailed answer of at least {n} words."), n=args["n"])
-    if kind == "bullets":
-        return _phrasing(rng, ("Give exactly {n} bullet points using markdown, like:\n* first point\n* second point",
-                               "Answer with exactly {n} markdown bullet points (lines starting with *).",
-                               "Format the answer as a list of exactly {n} bullet points that start with *."),
-                         n=args["n"])
-    if kind == "keywords":
-        words = _quoted_list(args["words"])
-        plural = "words" if len(args["words"]) > 1 else "word"
-        return _phrasing(rng, ("Make sure to mention the {plural} {words}.", "Include the {plural} {words} in your answer.",
-                               "Your reply must contain the {plural} {words}."), plural=plural, words=words)
-    if kind == "forbidden_word":
-        return _phrasing(rng, ('Do not use the word "{w}" anywhere in your reply.',
-                               'Avoid the word "{w}" completely.', 'Never use the word "{w}".'), w=args["word"])
-    if kind == "start_with":
-        return _phrasing(rng, ('Begin your reply with "{p}"', 'Start your answer with the exact phrase "{p}"',
-                               'The first words of your response must be "{p}"'), p=args["phrase"])
-    if kind == "end_with":
-        return _phrasing(rng, ('Finish your response with the exact phrase "{p}" and nothing after it.',
-                               'End your answer with "{p}"', 'The last words of your reply must be "{p}"'),
-                         p=args["phrase"])
-    if kind == "num_sentences":
-        return _phrasing(rng, ("Answer in exactly {n} sentences.", "Your response must be exactly {n} sentences long.",
-                               "Use exactly {n} sentences, no more and no fewer."), n=args["n"])
-    if kind == "num_paragraphs":
-        return _phrasing(rng, ("Write exactly {n} paragraphs separated by a blank line.",
-                               "Split your answer into exactly {n} paragraphs, with an empty line between them."),
-                         n=args["n"])
-    if kind == "arithmetic":
-        return _phrasing(rng, ("Also work out {a} {op} {b} and include the result as a number in your answer.",
-                               "Somewhere in your reply, tell me what {a} {op} {b} is, written in digits.",
-                               "Before you finish, answer this sum with the number: what is {a} {op} {b}?"),
-                         a=args["a"], op=ARITH_OPS[args["op"]], b=args["b"])
-    if kind == "json_keys":
-        keys = _quoted_list(args["keys"])
-        return _phrasing(rng, ("Format the whole answer as a JSON object with the keys {keys}.",
-                               "Reply only with valid JSON: an object that has the keys {keys}.",
-                               "Give your answer as JSON with the keys {keys}."), keys=keys)
-    if kind == "quotes":
-        return _phrasing(rng, ("Wrap your entire response in double quotation marks.",
-                               "Put your whole answer inside double quotes.",
-                               'Enclose the entire reply in double quotes, like "this".'))
-    if kind == "no_comma":
-        return _phrasing(rng, ("Do not use any commas in your response.", "Write without a single comma.",
-                               "Your answer must not contain commas."))
-    if kind == "title":
-        return _phrasing(rng, ("Give your answer a title wrapped in double angular brackets, such as <<my title>>.",
-                               "Start with a title in double angle brackets, like <<title>>."))
-    if kind == "postscript":
-        return _phrasing(rng, ("At the end of your response, add a postscript starting with P.S.",
-                               "Finish with a short postscript that begins with P.S."))
-    raise ValueError(f"unknown constraint kind {kind!r}")
+    if kind not in PHRASINGS:
+        raise ValueError(f"unknown constraint kind {kind!r}")
+    options, values = PHRASINGS[kind]
+    return _phrasing(rng, options, **values(args))
