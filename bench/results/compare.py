@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING, Sequence
 
 from bench import stats
 
-from .schema import Interval
-
 if TYPE_CHECKING:
     from .document import Entry
 
@@ -24,22 +22,14 @@ class Comparison:
     benchmark: str
     metric: str
     seeds: list[int]
-    n: int  # paired items (over all seeds)
-    difference: float  # method minus baseline, in the metric's units (higher is better unless the metric says not)
-    interval: Interval
-    p_value: float
-    test: str
-    sd_difference: float
-
-    @property
-    def significant(self) -> bool:
-        return self.interval.low > 0 or self.interval.high < 0
+    # method minus baseline over the paired (seed, item) scores, in the metric's units
+    result: stats.Paired
 
     def to_dict(self) -> dict:
+        r = self.result
         return {"student": self.student, "method": self.method, "baseline": self.baseline, "benchmark": self.benchmark,
-                "metric": self.metric, "seeds": self.seeds, "n": self.n, "difference": self.difference,
-                "interval": self.interval.to_dict(), "p_value": self.p_value, "test": self.test,
-                "significant": self.significant}
+                "metric": self.metric, "seeds": self.seeds, "n": r.n, "difference": r.difference,
+                "interval": r.interval.to_dict(), "p_value": r.p_value, "test": r.test, "significant": r.significant}
 
 
 def _seeded_items(entries: Sequence["Entry"], benchmark: str, metric: str) -> tuple[dict[str, float], str | None]:
@@ -82,6 +72,5 @@ def comparisons(entries: Sequence["Entry"]) -> list[Comparison]:
                 if result is None:
                     continue
                 seeds = sorted({e.seed for e in group} & {e.seed for e in base})
-                out.append(Comparison(student, method, baseline, benchmark, metric, seeds, result.n, result.difference,
-                                      result.interval, result.p_value, result.test, result.sd_difference))
+                out.append(Comparison(student, method, baseline, benchmark, metric, seeds, result))
     return out

@@ -230,25 +230,36 @@ def _held_out_questions(seed: int) -> dict[str, int]:
     return {t.key: rng.randrange(len(t.questions)) for t in TOPICS}
 
 
-def _items(seed: int, split: str, count: int, held_out: dict[str, int], seen: set[str]) -> list[PromptItem]:
-    rng = random.Random(f"builtin/{seed}/{split}")
-    items: list[PromptItem] = []
+def _collect(count: int, what: str, attempt) -> list:
+    """``count`` items from ``attempt(index)`` (None: rejected, try again), with a bound on the attempts."""
+    items: list = []
     attempts = 0
     while len(items) < count:
         attempts += 1
         if attempts > 50 * count + 100:
-            raise RuntimeError(f"builtin generator: could not write {count} {split} items (seed {seed})")
+            raise RuntimeError(f"builtin generator: could not write {count} {what}")
+        item = attempt(len(items))
+        if item is not None:
+            items.append(item)
+    return items
+
+
+def _items(seed: int, split: str, count: int, held_out: dict[str, int], seen: set[str]) -> list[PromptItem]:
+    rng = random.Random(f"builtin/{seed}/{split}")
+
+    def attempt(index: int) -> PromptItem | None:
         topic = rng.choice(TOPICS)
         if split == "train":
             question = rng.choice([q for i, q in enumerate(topic.questions) if i != held_out[topic.key]])
         else:
             question = topic.questions[held_out[topic.key]]
-        item = _make_item(rng, topic, question, split, len(items))
+        item = _make_item(rng, topic, question, split, index)
         if item is None or item.prompt in seen:
-            continue
+            return None
         seen.add(item.prompt)
-        items.append(item)
-    return items
+        return item
+
+    return _collect(count, f"{split} items (seed {seed})", attempt)
 
 
 _CHANGE_INTRO = ("Please rewrite your answer with one change: ", "Thanks. Now rewrite it, but this time: ",
@@ -306,17 +317,12 @@ def _make_two_turn(rng: random.Random, topic: Topic, question: str, index: int) 
 
 def _two_turn_items(seed: int, count: int, held_out: dict[str, int]) -> list[TwoTurnItem]:
     rng = random.Random(f"builtin/{seed}/two_turn")
-    items: list[TwoTurnItem] = []
-    attempts = 0
-    while len(items) < count:
-        attempts += 1
-        if attempts > 50 * count + 100:
-            raise RuntimeError(f"builtin generator: could not write {count} two-turn items (seed {seed})")
+
+    def attempt(index: int) -> TwoTurnItem | None:
         topic = rng.choice(TOPICS)
-        item = _make_two_turn(rng, topic, topic.questions[held_out[topic.key]], len(items))
-        if item is not None:
-            items.append(item)
-    return items
+        return _make_two_turn(rng, topic, topic.questions[held_out[topic.key]], index)
+
+    return _collect(count, f"two-turn items (seed {seed})", attempt)
 
 
 @lru_cache(maxsize=8)
