@@ -54,7 +54,7 @@ def test_two_methods_share_their_common_stages():
     recipe = load_recipe("test")
     both = build_plan(recipe, ["adpa", "adpa_plus"], "stu", "tea")
     assert [s for s in both if s.startswith("ref_teacher") or s.startswith("dpo_teacher")] == TEACHER_CHAIN
-    fps, data = {"stu": "s" * 16, "tea": "t" * 16}, {"sft": "a", "pref_train": "b", "pref_test": "c"}
+    fps, data = {"stu": "s" * 16, "tea": "t" * 16}, {"sft": "a", "pref_train": "b", "pref_teacher": "t", "pref_test": "c"}
     compute_keys(both, fps, data, 42, "stu")
     alone = plan_for("adpa_plus", recipe)
     compute_keys(alone, fps, data, 42, "stu")
@@ -64,7 +64,7 @@ def test_two_methods_share_their_common_stages():
 
 def _keys(overrides=(), seed=42, data=None, fps=None):
     plan = plan_for("adpa_plus", load_recipe("test", list(overrides)))
-    compute_keys(plan, fps or {"stu": "s" * 16, "tea": "t" * 16}, data or {"sft": "a", "pref_train": "b", "pref_test": "c"}, seed, "stu")
+    compute_keys(plan, fps or {"stu": "s" * 16, "tea": "t" * 16}, data or {"sft": "a", "pref_train": "b", "pref_teacher": "t", "pref_test": "c"}, seed, "stu")
     return {name: s.key for name, s in plan.items()}
 
 
@@ -75,10 +75,13 @@ def test_keys_change_exactly_downstream_of_a_change():
     teacher = _keys(["stages.dpo_teacher.loss.beta=0.5"])
     assert {n for n in base if base[n] != teacher[n]} == {"dpo_teacher", "teacher_topk", "dckd", "samples_dckd", "advantages_dckd", "adpa_plus", "eval_adpa_plus"}
     assert set(_keys(seed=1).values()).isdisjoint(base.values())
-    sft_data = _keys(data={"sft": "z", "pref_train": "b", "pref_test": "c"})
+    sft_data = _keys(data={"sft": "z", "pref_train": "b", "pref_teacher": "t", "pref_test": "c"})
     assert {n for n in base if base[n] == sft_data[n]} == set()  # SFT data feeds both the student and the teacher chain
-    test_only = _keys(data={"sft": "a", "pref_train": "b", "pref_test": "z"})
+    test_only = _keys(data={"sft": "a", "pref_train": "b", "pref_teacher": "t", "pref_test": "z"})
     assert {n for n in base if base[n] != test_only[n]} == {"eval_adpa_plus"}
+    # the DPO teacher's own pairs (data.teacher_train_limit) key the DPO teacher and what it feeds, not the SFT student
+    teacher_pairs = _keys(data={"sft": "a", "pref_train": "b", "pref_teacher": "other", "pref_test": "c"})
+    assert {n for n in base if base[n] == teacher_pairs[n]} == {"sft", "ref_teacher"}
 
 
 def test_recipe_overrides_are_typed_and_checked():

@@ -51,7 +51,8 @@ class RunContext:
         return self._tokenizers[spec]
 
     def examples(self, role: str, kind: str) -> list[dict]:
-        """Tokenised data: kind "sft", "pref_train" or "pref_test", with ``role``'s tokenizer and chat template."""
+        """Tokenised data: kind "sft", "pref_train", "pref_teacher" or "pref_test", with ``role``'s tokenizer and
+        chat template."""
         if (role, kind) not in self._examples:
             d = self.recipe.data
             what = f"{d.sft_source if kind == 'sft' else d.source}:{kind}"

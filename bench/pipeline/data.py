@@ -18,14 +18,19 @@ log = logging.getLogger("bench.run")
 
 @dataclass
 class RunData:
-    pref_train: list[dict]
+    pref_train: list[dict]  # the students' preference pairs (and the teacher precomputes on them)
     pref_test: list[dict]
     sft: list[dict]
     descriptor: dict  # where the records came from (sources, limits)
+    pref_teacher: list[dict] = field(default_factory=list)  # the DPO teacher's own pairs (teacher_train_limit)
     versions: dict = field(default_factory=dict)  # kind -> content hash
 
     def __post_init__(self):
-        self.versions = {kind: stable_hash(getattr(self, kind))[:16] for kind in ("pref_train", "pref_test", "sft")}
+        self.pref_teacher = self.pref_teacher or self.pref_train
+        self.versions = {kind: stable_hash(getattr(self, kind))[:16] for kind in KINDS}
+
+
+KINDS = ("pref_train", "pref_teacher", "pref_test", "sft")
 
 
 def data_items(recipe: Recipe) -> list[str]:
@@ -52,7 +57,9 @@ def _limit(records: list[dict], n) -> list[dict]:
 def load_run_data(recipe: Recipe, data_dir: Path | None) -> RunData:
     d = recipe.data
     pref_source = get_source(d.source)
-    pref_train = _limit(pref_source.preference("train", data_dir), d.train_limit)
+    train = pref_source.preference("train", data_dir)
+    pref_train = _limit(train, d.train_limit)
+    pref_teacher = _limit(train, d.teacher_train_limit) if d.teacher_train_limit is not None else pref_train
     pref_test = _limit(pref_source.preference("test", data_dir), d.test_limit)
     sft_source = get_source(d.sft_source)
     if "sft" in sft_source.kinds:
@@ -63,7 +70,7 @@ def load_run_data(recipe: Recipe, data_dir: Path | None) -> RunData:
     for name, records in (("preference train", pref_train), ("preference test", pref_test), ("SFT", sft)):
         if not records:
             raise DataUnavailable(f"the {name} data of this recipe is empty (data: {asdict(d)})")
-    return RunData(pref_train, pref_test, sft, descriptor=asdict(d))
+    return RunData(pref_train, pref_test, sft, descriptor=asdict(d), pref_teacher=pref_teacher)
 
 
 def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[dict]:

@@ -63,7 +63,8 @@ class Planner:
             deps = {"init": init_stage, **deps}
         config = {"method": method_name, "training": settings, "loss": loss, "lengths": asdict(self.recipe.lengths[kind]),
                   "precision": self.recipe.precision}
-        return self._add(Stage(name, "train", role, deps, config, base_model, ("sft",) if kind == "sft" else ("pref_train",)))
+        data = "sft" if kind == "sft" else ("pref_teacher" if role == "teacher" else "pref_train")
+        return self._add(Stage(name, "train", role, deps, config, base_model, (data,)))
 
     # -- teacher side -------------------------------------------------------------------------------
     def ref_teacher(self) -> str:

@@ -134,7 +134,7 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
         save_model(model, tokenizer, out / "model")
         return {"examples": 0, "steps": 0, "final_loss": None, "mean_loss": None, "last_metrics": {},
                 "note": f"epochs 0: {model_spec} used as is"}
-    examples = ctx.examples(stage.role, "sft" if method.data == "sft" else "pref_train")
+    examples = ctx.examples(stage.role, stage.data[0])  # "sft", "pref_train" or (the teacher's DPO) "pref_teacher"
     examples = _with_inputs(ctx, stage, model, examples, tokenizer.pad_token_id)
     args = training_arguments(str(out / "trainer"), learning_rate=t["learning_rate"], epochs=t["epochs"],
                               batch_size=t["batch_size"], grad_accum=t["grad_accum"], seed=ctx.seed,

@@ -24,7 +24,8 @@ MAX_LEARNING_RATE = 1.0  # Adam-family steps above this only diverge; the paper'
 class DataConfig:
     source: str = "builtin"  # preference pairs: train split for training, test split for held-out metrics
     sft_source: str = "builtin"  # SFT conversations (a source without them gives its pairs' chosen answers)
-    train_limit: int | None = None  # first N pairs (null: all)
+    train_limit: int | None = None  # first N pairs for the students (null: all)
+    teacher_train_limit: int | None = None  # first N pairs for the teacher's own DPO (null: the same as train_limit)
     test_limit: int | None = None
     sft_limit: int | None = None
     estimate: dict = field(default_factory=dict)  # token counts for dry-run estimates when the data is not loaded
@@ -35,7 +36,9 @@ class DataConfig:
 
         names = list(SOURCES)
         return cls(s.string("source", "builtin", choices=names), s.string("sft_source", "builtin", choices=names),
-                   s.integer("train_limit", None, minimum=1, nullable=True), s.integer("test_limit", None, minimum=1, nullable=True),
+                   s.integer("train_limit", None, minimum=1, nullable=True),
+                   s.integer("teacher_train_limit", None, minimum=1, nullable=True),
+                   s.integer("test_limit", None, minimum=1, nullable=True),
                    s.integer("sft_limit", None, minimum=1, nullable=True), s.mapping("estimate"))
 
 
