@@ -107,10 +107,15 @@ def _float_preferences(annotator) -> None:
 def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict], out_dir: Path) -> tuple[list[dict], dict]:
     import yaml
 
-    root_level = logging.getLogger().level
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     from alpaca_eval.annotators import PairwiseAnnotator
 
-    logging.getLogger().setLevel(root_level)  # alpaca_eval sets the root logger to INFO when imported
+    # alpaca_eval calls logging.basicConfig(level=INFO) when imported: its chatter would reach the terminal. Keep
+    # the root logger as it was (the run log still gets alpaca_eval's warnings through the run's own handler).
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if h not in handlers]:
+        root.removeHandler(handler)
 
     from bench.judges import judge_cache_dir
     from bench.judges.local import LocalJudge
