@@ -19,12 +19,14 @@ def bench(capsys, *argv) -> tuple[int, str, str]:
 
 
 def error_line(err: str, command: str) -> str:
-    """The one error line a refused command prints (warnings may come before it; a traceback may not)."""
+    """The one error line a refused command prints, last on stderr; no traceback (progress lines and warnings
+    may come before it)."""
     assert "Traceback" not in err, err
-    lines = [line for line in err.strip().splitlines() if not line.startswith("warning: ")]
-    assert len(lines) == 1, f"expected one error line, got:\n{err}"
-    assert lines[0].startswith(f"bench {command}: error: "), lines[0]
-    return lines[0]
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("bench ") and ": error: " in line]
+    assert len(errors) == 1 and lines[-1] == errors[0], f"expected one error line, last, got:\n{err}"
+    assert errors[0].startswith(f"bench {command}: error: "), errors[0]
+    return errors[0]
 
 
 def leftovers(*folders: Path) -> list[Path]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import pytest
 
@@ -271,3 +272,18 @@ def test_winrate_missing_preference_names_the_record(tmp_path, capsys):
     path.write_text(json.dumps([{"instruction": "x", "preference": 1}, {"instruction": "y"}]))
     code, out, err = bench(capsys, "alpaca-eval-winrate", path)
     assert code == 2 and f"{path}: record 1: field 'preference' is missing" in error_line(err, "alpaca-eval-winrate")
+
+
+def test_report_files_are_readable_by_others(tmp_path, capsys):
+    """Written through a temporary file, they still get 0666 less the umask (0644 here), not mkstemp's 0600."""
+    from report_helpers import copy_doc, write
+
+    results = write(tmp_path / "results.json", copy_doc())
+    old_mask = os.umask(0o022)
+    try:
+        code, out, err = bench(capsys, "report", results, "--out", tmp_path / "out")
+    finally:
+        os.umask(old_mask)
+    assert code == 0, err
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    assert modes and set(modes.values()) == {0o644}, modes

@@ -59,7 +59,7 @@ def _json_line(path: Path, number: int, raw: bytes):
     try:
         return json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as err:
-        raise DataFileError(f"{path}: line {number}: not valid JSON ({err.msg} at column {err.colno}; a truncated "
+        raise DataFileError(f"{path}: line {number}: not valid JSON ({err.msg}: column {err.colno}; a truncated "
                             f"line?); {FIX}") from None
     except ValueError as err:
         raise DataFileError(f"{path}: line {number}: {err}") from None
@@ -111,7 +111,7 @@ def _json(path: Path) -> list[dict]:
     except json.JSONDecodeError as err:
         if err.msg == "Extra data":  # several values: JSON Lines under a .json name
             return _jsonl_lines(path, _numbered(raw.splitlines()))
-        raise DataFileError(f"{path}: line {err.lineno}: not valid JSON ({err.msg} at column {err.colno}); "
+        raise DataFileError(f"{path}: line {err.lineno}: not valid JSON ({err.msg}: column {err.colno}); "
                             "expected an array of records") from None
     except ValueError as err:
         raise DataFileError(f"{path}: {err}") from None
