@@ -59,7 +59,9 @@ def test_empty_recipe_file(tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("argv, flag", [(("--method", "sft", "--seed", "-1"), "--seed"), (("--method", "sft,nosuch"), "--method")])
+@pytest.mark.parametrize("argv, flag", [(("--method", "sft", "--seed", "-1"), "--seed"), (("--method", "sft,nosuch"), "--method"),
+                                        (("--method", "sft", "--study", ""), "--study"),
+                                        (("--method", "sft", "--data-dir", "/no/such/data"), "--data-dir")])
 def test_bad_run_arguments(argv, flag, tmp_path, capsys):
     code, out, err = bench(capsys, "run", "--profile", "test", *argv, "--run-dir", tmp_path / "run")
     assert code == 2
@@ -158,6 +160,15 @@ def test_data_show_n_must_be_positive(n, capsys):
     assert code == 2
     assert f"argument --n: must be a whole number >= 1, got '{n}'" in error_line(err, "data")
     assert out == ""
+
+
+@pytest.mark.parametrize("command", [("data", "show", "dpo_mix_7k"), ("eval", "--model", "tiny-random", "--benchmarks", "gold"),
+                                     ("alpaca-eval-winrate", "annotations.json")])
+def test_data_dir_that_does_not_exist(command, tmp_path, capsys):
+    missing = tmp_path / "no-such-data"
+    code, out, err = bench(capsys, *command, "--data-dir", missing)
+    assert code == 2
+    assert f"argument --data-dir: {missing}: no such folder" in error_line(err, command[0])
 
 
 @pytest.mark.parametrize("name", ["a/b", " ", ".hidden", "-x", ""])

@@ -32,6 +32,14 @@ def output_folder(text: str) -> Path:
     return path
 
 
+def existing_folder(text: str) -> Path:
+    """A folder to read from (e.g. --data-dir): a typo is refused here, not reported later as missing data."""
+    path = Path(text).expanduser()
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path}: {'a file, not a folder' if path.exists() else 'no such folder'}")
+    return path
+
+
 def output_file(text: str) -> Path:
     """A file to write: an existing folder of that name is a mistake."""
     path = Path(text).expanduser()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .args import whole_number
+from .args import existing_folder, whole_number
 
 
 def register(sub) -> None:
@@ -13,7 +13,7 @@ def register(sub) -> None:
     p.add_argument("--n", type=whole_number(1), default=3, help="how many records to show (default 3)")
     p.add_argument("--split", default="train", help="train or test (default train)")
     p.add_argument("--seed", type=int, default=None, help="builtin only: generator seed (default 0)")
-    p.add_argument("--data-dir", default=None, help="local copies of hub data sets (default $BENCH_DATA_DIR)")
+    p.add_argument("--data-dir", type=existing_folder, default=None, help="local copies of hub data sets (default $BENCH_DATA_DIR)")
     p.set_defaults(func=run)
 
 

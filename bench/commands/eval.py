@@ -8,11 +8,10 @@ evaluation (bench.results.evaluation). It exits 1 when a benchmark failed or los
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
-from .args import output_file, output_folder, whole_number
+from .args import existing_folder, output_file, output_folder, whole_number
 
 
 def register(sub) -> None:
@@ -20,7 +19,7 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="model alias, hub id or local folder")
     p.add_argument("--benchmarks", default="mt_bench,alpaca_eval,open_llm,reward,gold",
                    help="comma-separated benchmark names (bench.evals.BENCHMARKS)")
-    p.add_argument("--data-dir", type=Path, default=os.environ.get("BENCH_DATA_DIR"), help="offline data folder (default $BENCH_DATA_DIR)")
+    p.add_argument("--data-dir", type=existing_folder, default=None, help="offline data folder (default $BENCH_DATA_DIR)")
     p.add_argument("--limit", type=whole_number(1, "omit it for every item"), default=None,
                    help="first N items of each benchmark (quick runs; default: every item)")
     p.add_argument("--judge", default=None, help="judge id for judged benchmarks: local-smollm2, openai:<model>@<base_url>, gold, reward:<model> "
@@ -75,6 +74,7 @@ def _check_models(args) -> None:
 
 
 def run(args) -> int:
+    from bench.datasets import data_dir
     from bench.evals import evaluate
     from bench.evals.api import UnknownBenchmark, benchmark_names, failed
     from bench.results.evaluation import Evaluation, save_evaluation
@@ -85,6 +85,7 @@ def run(args) -> int:
         print(f"bench eval: {err}", file=sys.stderr)
         return 2
     _check_models(args)
+    args.data_dir = data_dir(args.data_dir)  # --data-dir, else $BENCH_DATA_DIR
     results = evaluate(args.model, args.benchmarks, data_dir=args.data_dir, out_dir=args.out, limit=args.limit,
                        seed=args.seed, judge=args.judge, profile=args.profile, options=_options(args))
     print_table(results)

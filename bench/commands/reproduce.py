@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from .args import output_folder, plain_name, whole_number
+from .args import existing_folder, output_folder, plain_name, whole_number
 
 # Figure 5 sweeps the headline hyperparameters its recipe lists grids for (figure5.alpha, figure5.gamma): each is
 # declared by its method in methods.registry, with the loss settings it stands for.
@@ -42,7 +42,7 @@ def register(sub) -> None:
     p.add_argument("--runs-dir", type=output_folder, default="runs", help="where each run's directory goes (default: runs/)")
     p.add_argument("--out", type=output_folder, default="reports", help="report directory (default: reports/)")
     p.add_argument("--name", type=plain_name, default="table2", help="report file stem (default: table2)")
-    p.add_argument("--data-dir", help="local data directory (default: $BENCH_DATA_DIR)")
+    p.add_argument("--data-dir", type=existing_folder, help="local data directory (default: $BENCH_DATA_DIR)")
     p.add_argument("--no-figure5", action="store_true", help="skip the hyperparameter sweeps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override passed to every run")
     p.set_defaults(func=run)
@@ -79,7 +79,7 @@ def run(args) -> int:
     seeds = [recipe.seed + i for i in range(args.seeds)]
     common = ["--profile", args.profile] + [x for s in args.set for x in ("--set", s)]
     if args.data_dir:
-        common += ["--data-dir", args.data_dir]
+        common += ["--data-dir", str(args.data_dir)]
     runs_root = Path(args.runs_dir) / Path(args.profile).stem
     results: list[str] = []
     start = time.monotonic()

@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from .args import output_folder, whole_number
+from .args import existing_folder, output_folder, plain_name, whole_number
 
 log = logging.getLogger("bench.run")
 
@@ -31,7 +31,7 @@ def register(sub) -> None:
     p.add_argument("--teacher", help="teacher base model (default: the recipe's teacher for this student)")
     p.add_argument("--profile", default=None, help="recipe: embedded, paper, test, or a recipe .yaml file (default: the recipe that "
                    "lists --model among its students, e.g. paper for danube3-500m; else embedded)")
-    p.add_argument("--data-dir", help="local data directory for offline data sets (default: $BENCH_DATA_DIR)")
+    p.add_argument("--data-dir", type=existing_folder, help="local data directory for offline data sets (default: $BENCH_DATA_DIR)")
     p.add_argument("--seed", type=whole_number(0), help="overrides the recipe's seed")
     p.add_argument("--run-dir", type=output_folder, help="where run.log, plan.json and results.json go (default: runs/<profile>-<student>-s<seed>)")
     p.add_argument("--cache-dir", type=output_folder, help="stage cache (default: $BENCH_CACHE_DIR/stages)")
@@ -40,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan (stages, models, data, settings, cache state) and exit")
     p.add_argument("--no-eval", action="store_true", help="train only; skip the evaluation stages")
     p.add_argument("--teacher-rows", action="store_true", help="also evaluate the reference and DPO teachers (the table's teacher rows)")
-    p.add_argument("--study", default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
+    p.add_argument("--study", type=plain_name, default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
     p.set_defaults(func=run)
 
 
