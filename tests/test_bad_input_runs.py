@@ -300,3 +300,18 @@ def test_read_only_cache_on_a_real_mount(tmp_path):
     line = error_line(done.stderr, "run")
     assert f"{cache}/.lock-sft-" in line and "read-only file system" in line
     assert listing.read_text() == "" and os.listdir(cache) == [] and not (run_dir / "results.json").exists()
+
+
+def test_dead_temporaries_of_any_stage_and_key_are_removed(tmp_path):
+    """A failed or killed run leaves .tmp-<stage>-<key>-<pid>; the next stage to begin removes every one whose
+    process is gone, whatever its stage and key (a changed setting gives a new key), and keeps a live one."""
+    from bench.pipeline.cache import StageCache
+
+    dead = [tmp_path / ".tmp-dckd-0123456789abcdef-999999999", tmp_path / ".tmp-sft-fedcba9876543210-999999998"]
+    live = tmp_path / f".tmp-dpo-00000000000000aa-{os.getpid()}"
+    for folder in dead + [live]:
+        folder.mkdir()
+        (folder / "model.safetensors").write_bytes(b"half")
+    tmp = StageCache(tmp_path).begin("sft", "1" * 64)
+    assert tmp.is_dir() and live.is_dir()
+    assert not any(d.exists() for d in dead)
