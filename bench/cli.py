@@ -13,8 +13,16 @@ import sys
 COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (``bench eval: error: argument --limit: ...``) and exit code 2, like
+    every other user error, instead of the whole usage text first."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bench", description="Preference-alignment distillation benchmark (SFT, DPO, DCKD, ADPA, ADPA+).")
+    parser = Parser(prog="bench", description="Preference-alignment distillation benchmark (SFT, DPO, DCKD, ADPA, ADPA+).")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
@@ -23,9 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.errors import describe
+    from bench.errors import describe, show_warnings_on_terminal
 
     args = build_parser().parse_args(argv)
+    show_warnings_on_terminal()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

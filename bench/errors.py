@@ -7,6 +7,10 @@ shows a traceback only with ``--debug``. Anything else is a bug and keeps its tr
 from __future__ import annotations
 
 import errno
+import logging
+import os
+import re
+import sys
 
 # exit codes
 USAGE = 2  # a bad argument, recipe, data file or results file
@@ -16,25 +20,44 @@ ENVIRONMENT = 5  # disk full, read-only or unwritable cache, missing permissions
 
 _ENVIRONMENT_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EROFS: "read-only file system",
                        errno.EACCES: "permission denied", errno.EPERM: "operation not permitted", errno.EDQUOT: "disk quota exceeded"}
+_PATH_ERRNOS = {errno.ENOTDIR: "a part of this path is a file, not a folder", errno.EISDIR: "is a folder, not a file",
+                errno.ENAMETOOLONG: "file name too long"}
+_OS_ERROR_IN_TEXT = re.compile(r"\(os error (\d+)\)")  # how Rust libraries (safetensors, tokenizers) report one
 
 
 def _user_error_types() -> dict[type, int]:
     from methods.examples import AlignmentError
     from methods.records import RecordError
 
-    from bench.datasets import DataUnavailable
+    from bench.datasets import DataFileError, DataUnavailable
     from bench.evals.api import UnknownBenchmark
-    from bench.models import ModelUnavailable
+    from bench.models import BadModelFolder, ModelUnavailable
     from bench.pipeline.train_stage import NonFiniteTraining
     from bench.recipe import RecipeError
     from bench.results import ResultsError
 
     return {RecipeError: USAGE, ResultsError: USAGE, RecordError: USAGE, UnknownBenchmark: USAGE, AlignmentError: USAGE,
-            ModelUnavailable: UNAVAILABLE, DataUnavailable: UNAVAILABLE, NonFiniteTraining: DIVERGED}
+            DataFileError: USAGE, BadModelFolder: USAGE, ModelUnavailable: UNAVAILABLE, DataUnavailable: UNAVAILABLE,
+            NonFiniteTraining: DIVERGED}
 
 
 class UsageError(ValueError):
     """A bad command-line argument; raised by commands, reported like the others."""
+
+
+def with_path(err: BaseException, where: str | os.PathLike) -> BaseException:
+    """``err`` as an OSError naming ``where`` when it is a disk-full / read-only / permission error that names no
+    file: a ``write()`` fails without a file name, and safetensors reports ``(os error 28)`` in a plain Exception.
+    Anything else comes back unchanged. Writers wrap their writes with this so the user learns which path."""
+    code = err.errno if isinstance(err, OSError) else None
+    if code is None:
+        match = _OS_ERROR_IN_TEXT.search(str(err))
+        code = int(match.group(1)) if match else None
+    if code not in _ENVIRONMENT_ERRNOS or (isinstance(err, OSError) and err.filename):
+        return err
+    named = OSError(code, os.strerror(code), str(where))
+    named.__cause__ = err
+    return named
 
 
 def describe(err: BaseException) -> tuple[str, int] | None:
@@ -44,7 +67,28 @@ def describe(err: BaseException) -> tuple[str, int] | None:
     if isinstance(err, OSError) and err.errno in _ENVIRONMENT_ERRNOS:
         where = err.filename or "a file"
         return f"{where}: {_ENVIRONMENT_ERRNOS[err.errno]} (free space, or point BENCH_CACHE_DIR / --out elsewhere)", ENVIRONMENT
+    if isinstance(err, OSError) and err.errno in _PATH_ERRNOS and err.filename:
+        return f"{err.filename}: {_PATH_ERRNOS[err.errno]}", USAGE
     for kind, code in _user_error_types().items():
         if isinstance(err, kind):
             return str(err).strip(), code
     return None
+
+
+class TerminalWarnings(logging.Handler):
+    """Our warnings (skipped or dropped records, a replaced results entry) on stderr as ``warning: ...``, besides
+    run.log: a user reading the terminal must see them too. Warnings only: errors are reported by ``describe``, and
+    a logged traceback stays in run.log. Writes to the current ``sys.stderr`` (tests capture it)."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.addFilter(lambda record: record.levelno == logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"warning: {record.getMessage()}", file=sys.stderr)
+
+
+def show_warnings_on_terminal() -> None:
+    logger = logging.getLogger("bench")
+    if not any(isinstance(h, TerminalWarnings) for h in logger.handlers):
+        logger.addHandler(TerminalWarnings())

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from bench.errors import with_path
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -31,9 +33,12 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             handle.write(data)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         Path(tmp).unlink(missing_ok=True)
-        raise
+        named = with_path(err, path)  # a failed write() names no file: say which one
+        if named is err:
+            raise
+        raise named from err
     return path
 
 

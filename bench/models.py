@@ -46,7 +46,14 @@ TINY_SHAPES = {"tiny-random": dict(hidden_size=64, intermediate_size=128, num_at
 
 
 class ModelUnavailable(RuntimeError):
-    pass
+    """A model that cannot be had here: an unknown alias, an unreachable hub id, a missing folder or file."""
+
+
+class BadModelFolder(ValueError):
+    """A model folder whose files are there but cannot be read (e.g. a config.json that is not JSON)."""
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "spiece.model")
 
 
 def cache_dir() -> Path:
@@ -156,13 +163,44 @@ def _hub_folder(alias: ModelAlias) -> Path:
         ) from None
 
 
+def looks_like_path(spec: str) -> bool:
+    """A hub id is ``owner/name``; anything else with a slash (``./x``, ``/x``, ``~/x``, ``a/b/c``, ``runs/x`` when
+    ``runs`` is a folder here) is a local path, and a missing one is reported as a missing folder."""
+    if spec.startswith(("/", ".", "~")) or "\\" in spec or spec.count("/") > 1 or spec.endswith("/"):
+        return True
+    return "/" in spec and Path(spec.split("/", 1)[0]).expanduser().is_dir()
+
+
+def check_folder(path: Path) -> Path:
+    """A local model folder that from_pretrained can load: config.json (valid JSON with a model_type), a tokenizer
+    and safetensors weights (pickled ``*.bin`` weights are never loaded). Raises naming the folder and the file."""
+    if not path.is_dir():
+        raise ModelUnavailable(f"{path}: no such model folder" if not path.exists() else f"{path}: a file, not a model folder")
+    config = path / "config.json"
+    if not config.is_file():
+        raise ModelUnavailable(f"{path}: not a model folder: it has no config.json")
+    try:
+        settings = json.loads(config.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        where = f"line {err.lineno} column {err.colno}: {err.msg}" if isinstance(err, json.JSONDecodeError) else "not UTF-8 text"
+        raise BadModelFolder(f"{config}: not valid JSON ({where}); restore it from the model's source") from None
+    if not isinstance(settings, dict) or not settings.get("model_type"):
+        raise BadModelFolder(f"{config}: no 'model_type' field: not a transformers model config")
+    if not any((path / name).is_file() for name in TOKENIZER_FILES):
+        raise ModelUnavailable(f"{path}: no tokenizer ({' / '.join(TOKENIZER_FILES)}): save the tokenizer into the "
+                               "model folder (tokenizer.save_pretrained(folder))")
+    if not any(path.glob("*.safetensors")):
+        pickled = sorted(p.name for p in path.glob("*.bin"))
+        raise ModelUnavailable(f"{path}: no model.safetensors" + (f" (only pickled weights, {', '.join(pickled)}, which are never "
+                               "loaded: convert them with model.save_pretrained(folder, safe_serialization=True))" if pickled else ""))
+    return path
+
+
 def materialise(spec: str) -> Path:
     """Alias, hub id or local folder -> a local folder that ``from_pretrained`` can load."""
     path = Path(spec).expanduser()
-    if path.is_dir():
-        if not (path / "config.json").exists():
-            raise ModelUnavailable(f"{path} is not a model folder: it has no config.json")
-        return path
+    if path.is_dir() or looks_like_path(spec):
+        return check_folder(path)
     alias = ALIASES.get(spec)
     if alias is None:
         if "/" in spec:
@@ -181,8 +219,12 @@ def materialise(spec: str) -> Path:
 def availability(spec: str) -> str | None:
     """None when ``spec`` can be loaded here, else the reason (used by dry runs to fail before any work)."""
     path = Path(spec).expanduser()
-    if path.is_dir():
-        return None if (path / "config.json").exists() else f"{path} has no config.json"
+    if path.is_dir() or looks_like_path(spec):
+        try:
+            check_folder(path)  # a folder whose files do not parse raises BadModelFolder: not "unavailable"
+            return None
+        except ModelUnavailable as err:
+            return str(err)
     alias = ALIASES.get(spec) or (ModelAlias(spec, "hub", spec, spec) if "/" in spec else None)
     if alias is None:
         return f"unknown model {spec!r}"
@@ -204,9 +246,19 @@ def load_tokenizer(spec: str):
 
     from methods.tokenize import ensure_chat_template
 
-    tokenizer = AutoTokenizer.from_pretrained(materialise(spec))
+    folder = materialise(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+    except (OSError, ValueError, TypeError) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the machine's problem (permissions, I/O), reported as such by bench.errors
+        raise BadModelFolder(f"{folder}: the tokenizer does not load ({type(err).__name__}: {_first_line(err)})") from None
     ensure_chat_template(tokenizer)
     return tokenizer
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [""])[0][:300]
 
 
 def load_model(spec: str, dtype=None, device: str | None = None):
@@ -218,7 +270,13 @@ def load_model(spec: str, dtype=None, device: str | None = None):
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if dtype is None:
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(materialise(spec), dtype=dtype)
+    folder = materialise(spec)
+    try:  # safetensors only: a pickled checkpoint can run code when loaded
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True)
+    except (OSError, ValueError) as err:
+        if isinstance(err, OSError) and err.errno is not None:
+            raise  # the machine's problem (permissions, I/O), reported as such by bench.errors
+        raise BadModelFolder(f"{folder}: the model does not load ({type(err).__name__}: {_first_line(err)})") from None
     return model.to(device)
 
 

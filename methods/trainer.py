@@ -63,7 +63,10 @@ def training_arguments(output_dir: str, *, learning_rate: float, epochs: float =
         per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed,
         warmup_steps=float(warmup_ratio), lr_scheduler_type=scheduler, logging_steps=logging_steps, bf16=bf16,
         remove_unused_columns=False, report_to=[], save_strategy="no",
-        optim="adamw_torch", dataloader_num_workers=0, disable_tqdm=True, **extra,
+        optim="adamw_torch", dataloader_num_workers=0, disable_tqdm=True,
+        # Log a NaN / infinite loss as it is (the Trainer's default replaces it by the running mean, i.e. 0.0 at the
+        # first step): bench's non-finite guard must see it, and a summary must not show a diverged run as loss 0.
+        logging_nan_inf_filter=False, **extra,
     )
 
 

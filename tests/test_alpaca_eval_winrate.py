@@ -66,8 +66,8 @@ def test_lc_discounts_wins_that_come_with_longer_outputs(tmp_path):
     assert flat["length_controlled_winrate"] == pytest.approx(70.0, abs=3.0)
 
 
-def test_bad_file_names_the_problem(tmp_path):
+def test_bad_file_names_the_problem(tmp_path, capsys):
     path = tmp_path / "a.json"
     path.write_text(json.dumps([{"instruction": "x"}]))
-    with pytest.raises(SystemExit, match="record 0: field 'preference'"):
-        main(["alpaca-eval-winrate", str(path)])
+    assert main(["alpaca-eval-winrate", str(path)]) == 2
+    assert f"bench alpaca-eval-winrate: error: {path}: record 0: field 'preference' is missing" in capsys.readouterr().err

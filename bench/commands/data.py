@@ -1,46 +1,39 @@
 """`bench data show|stats NAME`: look at a data set's records; for `builtin`, with constraints and verifier scores."""
 from __future__ import annotations
 
-import sys
 from collections import Counter
+
+from .args import existing_folder, whole_number
 
 
 def register(sub) -> None:
     p = sub.add_parser("data", help="show records of a data set, or per-kind statistics")
     p.add_argument("action", choices=("show", "stats"))
     p.add_argument("name", help="data set name (see `bench list datasets`)")
-    p.add_argument("--n", type=int, default=3, help="how many records to show (default 3)")
+    p.add_argument("--n", type=whole_number(1), default=3, help="how many records to show (default 3)")
     p.add_argument("--split", default="train", help="train or test (default train)")
     p.add_argument("--seed", type=int, default=None, help="builtin only: generator seed (default 0)")
-    p.add_argument("--data-dir", default=None, help="local copies of hub data sets (default $BENCH_DATA_DIR)")
+    p.add_argument("--data-dir", type=existing_folder, default=None, help="local copies of hub data sets (default $BENCH_DATA_DIR)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from bench.datasets import DataUnavailable, data_dir, get_source
+    """A data set that is not here (DataUnavailable) or a malformed file (DataFileError) is reported by bench.cli."""
+    from bench.datasets import data_dir, get_source
+    from bench.errors import UsageError
 
     try:
         source = get_source(args.name)
     except ValueError as err:
-        print(f"bench data: {err}", file=sys.stderr)
-        return 2
-    if args.n < 0:
-        print("bench data: --n must be >= 0", file=sys.stderr)
-        return 2
-    try:
-        if args.name == "builtin":
-            return _builtin(args)
-        if args.seed is not None:
-            print("bench data: --seed applies to the builtin data set only", file=sys.stderr)
-            return 2
-        kind = "preference" if "preference" in source.kinds else "sft"
-        records = getattr(source, kind)(args.split, data_dir(args.data_dir))
-    except DataUnavailable as err:
-        print(f"bench data: {err}", file=sys.stderr)
-        return 1
-    except ValueError as err:
-        print(f"bench data: {err}", file=sys.stderr)
-        return 2
+        raise UsageError(str(err)) from None
+    if args.split not in source.splits:
+        raise UsageError(f"--split: {args.name} has splits {', '.join(source.splits)}, not {args.split!r}")
+    if args.name == "builtin":
+        return _builtin(args)
+    if args.seed is not None:
+        raise UsageError("--seed applies to the builtin data set only")
+    kind = "preference" if "preference" in source.kinds else "sft"
+    records = getattr(source, kind)(args.split, data_dir(args.data_dir))
     if args.action == "stats":
         print(f"{args.name} ({args.split}): {len(records)} {'preference pairs' if kind == 'preference' else 'SFT conversations'}")
         return 0
@@ -60,8 +53,6 @@ def _builtin(args) -> int:
 
     from bench.datasets import builtin
 
-    if args.split not in ("train", "test"):
-        raise ValueError(f"unknown split {args.split!r} for builtin; choose train or test")
     data = builtin.build(builtin.DEFAULT_SEED if args.seed is None else args.seed)
     items = data.train if args.split == "train" else data.test
     console = Console()

@@ -8,9 +8,10 @@ evaluation (bench.results.evaluation). It exits 1 when a benchmark failed or los
 """
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
+
+from .args import existing_folder, output_file, output_folder, whole_number
 
 
 def register(sub) -> None:
@@ -18,19 +19,20 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="model alias, hub id or local folder")
     p.add_argument("--benchmarks", default="mt_bench,alpaca_eval,open_llm,reward,gold",
                    help="comma-separated benchmark names (bench.evals.BENCHMARKS)")
-    p.add_argument("--data-dir", type=Path, default=os.environ.get("BENCH_DATA_DIR"), help="offline data folder (default $BENCH_DATA_DIR)")
-    p.add_argument("--limit", type=int, default=None, help="first N items of each benchmark (quick runs)")
+    p.add_argument("--data-dir", type=existing_folder, default=None, help="offline data folder (default $BENCH_DATA_DIR)")
+    p.add_argument("--limit", type=whole_number(1, "omit it for every item"), default=None,
+                   help="first N items of each benchmark (quick runs; default: every item)")
     p.add_argument("--judge", default=None, help="judge id for judged benchmarks: local-smollm2, openai:<model>@<base_url>, gold, reward:<model> "
                                                  "(default: the profile's judge per benchmark)")
     p.add_argument("--judge-key-env", default=None, help="name of the environment variable holding the judge's API key (default OPENAI_API_KEY)")
     p.add_argument("--profile", default="embedded", help="profile whose default judges apply (embedded: local judge; paper: GPT-4)")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--max-new-tokens", type=int, default=None, help="generation length for MT-Bench/AlpacaEval/gold answers")
+    p.add_argument("--seed", type=whole_number(0), default=42)
+    p.add_argument("--max-new-tokens", type=whole_number(1), default=None, help="generation length for MT-Bench/AlpacaEval/gold answers")
     p.add_argument("--reference-model", default=None, help="reference model (alias, hub id or folder) for the reward "
                    "benchmark's implicit-reward accuracy, usually the model this one was trained from")
     p.add_argument("--model-id", default=None, help="the model's name in exported answers and judgments (default: the folder name)")
-    p.add_argument("--out", type=Path, default=Path("eval-out"), help="folder for answers, judgments and annotations")
-    p.add_argument("--json", type=Path, default=None, help="write the evaluation here (default <out>/evaluation.json)")
+    p.add_argument("--out", type=output_folder, default=Path("eval-out"), help="folder for answers, judgments and annotations")
+    p.add_argument("--json", type=output_file, default=None, help="write the evaluation here (default <out>/evaluation.json)")
     p.set_defaults(func=run)
 
 
@@ -60,7 +62,19 @@ def print_table(results) -> None:
     console.print("seconds: " + ", ".join(f"{r.benchmark} {r.seconds:.1f}" for r in results))
 
 
+def _check_models(args) -> None:
+    """Before any benchmark runs: a missing folder, an unknown alias or an unreachable hub id is one line (exit 3),
+    not one failed row per benchmark; a folder whose files do not parse raises BadModelFolder (exit 2)."""
+    from bench.models import ModelUnavailable, availability
+
+    for flag, spec in (("--model", args.model), ("--reference-model", args.reference_model)):
+        reason = availability(spec) if spec else None
+        if reason:
+            raise ModelUnavailable(f"{flag}: {reason}")
+
+
 def run(args) -> int:
+    from bench.datasets import data_dir
     from bench.evals import evaluate
     from bench.evals.api import UnknownBenchmark, benchmark_names, failed
     from bench.results.evaluation import Evaluation, save_evaluation
@@ -70,6 +84,8 @@ def run(args) -> int:
     except UnknownBenchmark as err:
         print(f"bench eval: {err}", file=sys.stderr)
         return 2
+    _check_models(args)
+    args.data_dir = data_dir(args.data_dir)  # --data-dir, else $BENCH_DATA_DIR
     results = evaluate(args.model, args.benchmarks, data_dir=args.data_dir, out_dir=args.out, limit=args.limit,
                        seed=args.seed, judge=args.judge, profile=args.profile, options=_options(args))
     print_table(results)

@@ -1,6 +1,8 @@
 """`bench perf`: training, teacher-precompute and generation speed and memory, side by side with references."""
 from __future__ import annotations
 
+from .args import whole_number
+
 # --quick: a quarter of the default tokens per step (4 x 64), to finish in minutes on a 2-core CPU.
 QUICK = dict(n_sequences=4, seq_len=64, gen_new_tokens=16)
 
@@ -12,9 +14,9 @@ def register(sub) -> None:
                    help="model alias or folder (default: smollm2-8l on CPU, danube3-500m-random on cuda: Danube3-500M's "
                         "shape with random weights, built from a config)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    p.add_argument("--sequences", type=int, default=None, help="sequences per training step, pairs = half (default 8, 4 with --quick)")
-    p.add_argument("--seq-len", type=int, default=None, help="tokens per sequence (default 256, 64 with --quick)")
-    p.add_argument("--repeats", type=int, default=5, help="timed repetitions per case (median reported)")
+    p.add_argument("--sequences", type=whole_number(2), default=None, help="sequences per training step, pairs = half (default 8, 4 with --quick)")
+    p.add_argument("--seq-len", type=whole_number(2), default=None, help="tokens per sequence (default 256, 64 with --quick)")
+    p.add_argument("--repeats", type=whole_number(1), default=5, help="timed repetitions per case (median reported)")
     p.add_argument("--json", metavar="FILE", default=None, help="also write the rows as JSON (list of rows)")
     p.set_defaults(func=run)
 

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from .args import existing_folder, output_folder, plain_name, whole_number
+
 # Figure 5 sweeps the headline hyperparameters its recipe lists grids for (figure5.alpha, figure5.gamma): each is
 # declared by its method in methods.registry, with the loss settings it stands for.
 SWEPT = ("alpha", "gamma")
@@ -35,12 +37,12 @@ def register(sub) -> None:
     p = sub.add_parser("reproduce", help="run the Table-2 grid and the Fig.-5 sweeps for a profile, then render reports",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="embedded", help="recipe: embedded (default), paper, test, or a recipe .yaml")
-    p.add_argument("--seeds", type=int, default=1, help="number of seeds (recipe seed, seed+1, ...); 3 gives mean ± std")
+    p.add_argument("--seeds", type=whole_number(1), default=1, help="number of seeds (recipe seed, seed+1, ...); 3 gives mean ± std")
     p.add_argument("--students", help="comma-separated students (default: the recipe's students, else its student)")
-    p.add_argument("--runs-dir", default="runs", help="where each run's directory goes (default: runs/)")
-    p.add_argument("--out", default="reports", help="report directory (default: reports/)")
-    p.add_argument("--name", default="table2", help="report file stem (default: table2)")
-    p.add_argument("--data-dir", help="local data directory (default: $BENCH_DATA_DIR)")
+    p.add_argument("--runs-dir", type=output_folder, default="runs", help="where each run's directory goes (default: runs/)")
+    p.add_argument("--out", type=output_folder, default="reports", help="report directory (default: reports/)")
+    p.add_argument("--name", type=plain_name, default="table2", help="report file stem (default: table2)")
+    p.add_argument("--data-dir", type=existing_folder, help="local data directory (default: $BENCH_DATA_DIR)")
     p.add_argument("--no-figure5", action="store_true", help="skip the hyperparameter sweeps")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="recipe override passed to every run")
     p.set_defaults(func=run)
@@ -77,7 +79,7 @@ def run(args) -> int:
     seeds = [recipe.seed + i for i in range(args.seeds)]
     common = ["--profile", args.profile] + [x for s in args.set for x in ("--set", s)]
     if args.data_dir:
-        common += ["--data-dir", args.data_dir]
+        common += ["--data-dir", str(args.data_dir)]
     runs_root = Path(args.runs_dir) / Path(args.profile).stem
     results: list[str] = []
     start = time.monotonic()
@@ -96,7 +98,7 @@ def run(args) -> int:
                     _bench(["run", "--method", method, "--study", "figure5", "--model", student, "--seed", str(seed),
                             "--run-dir", str(sweep_dir), *sets, *common])
                     results.append(str(sweep_dir / "results.json"))
-    _bench(["report", *results, "--out", args.out, "--name", args.name])
+    _bench(["report", *results, "--out", str(args.out), "--name", args.name])
     print(f"bench reproduce: {len(results)} runs rendered into {args.out}/{args.name}.* in {time.monotonic() - start:.0f}s",
           file=sys.stderr)
     return 0

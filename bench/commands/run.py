@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from .args import existing_folder, output_folder, plain_name, whole_number
+
 log = logging.getLogger("bench.run")
 
 
@@ -29,16 +31,16 @@ def register(sub) -> None:
     p.add_argument("--teacher", help="teacher base model (default: the recipe's teacher for this student)")
     p.add_argument("--profile", default=None, help="recipe: embedded, paper, test, or a recipe .yaml file (default: the recipe that "
                    "lists --model among its students, e.g. paper for danube3-500m; else embedded)")
-    p.add_argument("--data-dir", help="local data directory for offline data sets (default: $BENCH_DATA_DIR)")
-    p.add_argument("--seed", type=int, help="overrides the recipe's seed")
-    p.add_argument("--run-dir", help="where run.log, plan.json and results.json go (default: runs/<profile>-<student>-s<seed>)")
-    p.add_argument("--cache-dir", help="stage cache (default: $BENCH_CACHE_DIR/stages)")
+    p.add_argument("--data-dir", type=existing_folder, help="local data directory for offline data sets (default: $BENCH_DATA_DIR)")
+    p.add_argument("--seed", type=whole_number(0), help="overrides the recipe's seed")
+    p.add_argument("--run-dir", type=output_folder, help="where run.log, plan.json and results.json go (default: runs/<profile>-<student>-s<seed>)")
+    p.add_argument("--cache-dir", type=output_folder, help="stage cache (default: $BENCH_CACHE_DIR/stages)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a recipe field, e.g. --set stages.dckd.learning_rate=1e-5 --set eval.limit=20 (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="print the plan (stages, models, data, settings, cache state) and exit")
     p.add_argument("--no-eval", action="store_true", help="train only; skip the evaluation stages")
     p.add_argument("--teacher-rows", action="store_true", help="also evaluate the reference and DPO teachers (the table's teacher rows)")
-    p.add_argument("--study", default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
+    p.add_argument("--study", type=plain_name, default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
     p.set_defaults(func=run)
 
 
@@ -68,6 +70,15 @@ def _setup_logging(run_dir: Path) -> logging.Handler:
     logging.getLogger("bench").propagate = False
     logging.captureWarnings(True)
     return handler
+
+
+def _restore_logging(handler: logging.Handler) -> None:
+    """Undo _setup_logging: a run called in-process (tests, notebooks) leaves logging as it found it."""
+    for name in ("bench", ""):
+        logging.getLogger(name).removeHandler(handler)
+    handler.close()
+    logging.getLogger("bench").propagate = True
+    logging.captureWarnings(False)
 
 
 def _meta(ctx, notes: list[str], rows: list[dict]) -> dict:
@@ -122,22 +133,21 @@ def run(args) -> int:
         console.print("Supply local copies: models as folders (--model DIR, --teacher DIR); data sets through the data "
                       "directory (--data-dir DIR or BENCH_DATA_DIR), with the file names listed above.")
         return 3
-    ctx = None if missing else prepare(plan, recipe, student, teacher, seed, data_dir, Reporter(console))
     if args.dry_run:
+        ctx = None if missing else prepare(plan, recipe, student, teacher, seed, data_dir, Reporter(console))
         return _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, missing, cache)
     run_dir = Path(args.run_dir or Path("runs") / f"{recipe.profile}-{_slug(student)}-s{seed}").expanduser()
     run_dir.mkdir(parents=True, exist_ok=True)
-    handler = _setup_logging(run_dir)
+    handler = _setup_logging(run_dir)  # before prepare: records skipped or dropped while loading reach run.log
     try:
+        ctx = prepare(plan, recipe, student, teacher, seed, data_dir, Reporter(console))
         ctx.cache = cache
         return _execute(ctx, run_dir, methods, args.study)
     except Exception:
         log.exception("bench run failed")
         raise
     finally:
-        for name in ("bench", ""):
-            logging.getLogger(name).removeHandler(handler)
-        handler.close()
+        _restore_logging(handler)
 
 
 def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, missing, cache) -> int:
@@ -168,10 +178,8 @@ def _execute(ctx, run_dir: Path, methods: list[str], study: str) -> int:
     notes = sorted({n for e in entries for n in e.extra.get("notes", [])})
     path = run_dir / "results.json"
     _, replaced = update_results_file(path, ctx.recipe.profile, _meta(ctx, notes, rows), entries)
-    for old in replaced:
-        message = f"results.json: replaced the earlier entry for {old.describe()}, study {old.study!r}"
-        console.print(f"[yellow]{message}[/yellow]")
-        log.warning(message)
+    for old in replaced:  # a warning: run.log and the terminal (bench.errors.TerminalWarnings)
+        log.warning(f"results.json: replaced the earlier entry for {old.describe()}, study {old.study!r}")
     _print_summary(console, rows, entries, time.monotonic() - start)
     console.print(f"results: {path}   log: {run_dir / 'run.log'}")
     log.info("finished; results at %s", path)

@@ -9,7 +9,7 @@ import importlib
 import os
 from pathlib import Path
 
-from .base import DataSource, DataUnavailable
+from .base import DataFileError, DataSource, DataUnavailable
 
 SOURCES: dict[str, DataSource] = {}
 
@@ -41,4 +41,4 @@ for _module in _SOURCE_MODULES:
         if _err.name != f"{__name__}.{_module}":
             raise
 
-__all__ = ["DataSource", "DataUnavailable", "SOURCES", "register", "data_dir", "get_source"]
+__all__ = ["DataFileError", "DataSource", "DataUnavailable", "SOURCES", "register", "data_dir", "get_source"]

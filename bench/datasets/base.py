@@ -7,6 +7,11 @@ class DataUnavailable(RuntimeError):
     """A data set cannot be had here; the message names it and how to supply a local copy."""
 
 
+class DataFileError(ValueError):
+    """A local data file that cannot be read (empty, not UTF-8, not JSON, a broken archive or Parquet file); the
+    message names the file and the line or record."""
+
+
 class DataSource:
     """A named data set. Subclasses implement the kinds they offer."""
 

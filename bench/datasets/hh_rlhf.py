@@ -9,8 +9,6 @@ trains SFT on the chosen answers.
 """
 from __future__ import annotations
 
-import gzip
-import json
 import logging
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from methods.records import from_hh
 
 from . import register
 from .base import DataSource, DataUnavailable
+from .files import read_records
 from .local_files import convert_all, offline
 
 log = logging.getLogger("bench.datasets")
@@ -35,15 +34,7 @@ def _file(data_dir: Path | None, split: str) -> Path | None:
 
 
 def _read(path: Path) -> list[dict]:
-    rows = []
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as err:
-                    raise DataUnavailable(f"{path}: line {n} is not JSON: {err}") from None
-    return rows
+    return read_records(path)  # a malformed file is a DataFileError naming it and the line
 
 
 def convert(rows: list[dict], where: str) -> list[dict]:

@@ -46,7 +46,7 @@ class DpoMix7k(HubSource):
 
     def preference(self, split="train", data_dir=None):
         where = f"{self.name}:{split}"
-        return convert_all(self.rows(split, data_dir), lambda r, i: from_full_conversations(r["chosen"], r["rejected"], where, i), where)
+        return convert_all(self.rows(split, data_dir), lambda r, i: from_full_conversations(r.get("chosen"), r.get("rejected"), where, i), where)
 
 
 class Deita10k(HubSource):
@@ -59,13 +59,13 @@ class Deita10k(HubSource):
 
     def sft(self, split="train", data_dir=None):
         where = f"{self.name}:{split}"
-        return convert_all(self.rows(split, data_dir), lambda r, i: validate_sft({"messages": r["messages"]}, where, i), where)
+        return convert_all(self.rows(split, data_dir), lambda r, i: validate_sft({"messages": r.get("messages")}, where, i), where)
 
 
 def helpsteer2_pairs(rows: list[dict], where: str) -> list[dict]:
     """Group responses by prompt (first-seen order); chosen = most helpful, rejected = least; ties dropped."""
     groups: OrderedDict[str, list[dict]] = OrderedDict()
-    for row in rows:
+    for row in convert_all(rows, lambda row, i: _rated_response(row, where, i), where):
         groups.setdefault(row["prompt"], []).append(row)
     pairs, ties, single = [], 0, 0
     for i, (prompt, responses) in enumerate(groups.items()):
@@ -85,6 +85,14 @@ def helpsteer2_pairs(rows: list[dict], where: str) -> list[dict]:
     if ties or single:
         log.warning("%s: %d prompts dropped for tied helpfulness, %d with a single response", where, ties, single)
     return pairs
+
+
+def _rated_response(row: dict, where: str, index: int) -> dict:
+    for key, kind in (("prompt", str), ("response", str), ("helpfulness", (int, float))):
+        value = row.get(key)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise RecordError(where, index, key, f"expected {'a string' if kind is str else 'a number'}, got {value!r}")
+    return row
 
 
 class HelpSteer2(HubSource):

@@ -2,7 +2,7 @@
 
 Expected local file names: ``<data_dir>/<folder>/<split>.<ext>`` with ext one of ``jsonl``, ``jsonl.gz``,
 ``json``, ``parquet`` (the ``split`` named as on the hub, e.g. ``train_sft`` for Deita-10k). A local file wins
-over the hub; offline (HF_HUB_OFFLINE=1) with no local file is DataUnavailable naming the data set and the
+over the hub and is read directly (bench.datasets.files: a malformed file is an error naming file and line); offline (HF_HUB_OFFLINE=1) with no local file is DataUnavailable naming the data set and the
 file it looked for.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from methods.records import RecordError
 
 from .base import DataUnavailable
+from .files import read_records
 
 log = logging.getLogger("bench.datasets")
 
@@ -50,14 +51,13 @@ def availability(name: str, hub_id: str, folder: str, splits: tuple[str, ...], d
 
 
 def load_rows(name: str, hub_id: str, folder: str, split: str, data_dir: Path | None) -> list[dict]:
-    import datasets
-
     path = local_file(data_dir, folder, split)
     if path is not None:
-        builder = "parquet" if path.suffix == ".parquet" else "json"
-        return list(datasets.load_dataset(builder, data_files=str(path), split="train"))
+        return read_records(path)
     if offline():
         raise DataUnavailable(how_to_supply(name, hub_id, folder, (split,)))
+    import datasets
+
     try:
         return list(datasets.load_dataset(hub_id, split=split))
     except Exception as err:  # noqa: BLE001 - network, auth or a missing split all mean "not obtainable here"

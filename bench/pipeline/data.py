@@ -73,11 +73,12 @@ def load_run_data(recipe: Recipe, data_dir: Path | None) -> RunData:
     return RunData(pref_train, pref_test, sft, descriptor=asdict(d), pref_teacher=pref_teacher)
 
 
-def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[dict]:
+def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[tuple[int, dict]]:
+    """(record index, tokenised record) of every record whose prompt fits."""
     out, skipped = [], 0
     for i, record in enumerate(records):
         try:
-            out.append(fn(tokenizer, record, lengths, what, i))
+            out.append((i, fn(tokenizer, record, lengths, what, i)))
         except RecordError as err:
             skipped += 1
             if skipped <= 3:
@@ -90,8 +91,28 @@ def _tokenise_all(records, fn, tokenizer, lengths: Lengths, what: str) -> list[d
 
 
 def tokenised_pairs(tokenizer, records: list[dict], recipe: Recipe, what: str) -> list[dict]:
-    return _tokenise_all(records, tokenize_preference, tokenizer, Lengths(**asdict(recipe.lengths["pairs"])), what)
+    pairs = _tokenise_all(records, tokenize_preference, tokenizer, Lengths(**asdict(recipe.lengths["pairs"])), what)
+    return without_identical_pairs(pairs, what)
+
+
+def without_identical_pairs(examples: list[tuple[int, dict]], what: str) -> list[dict]:
+    """Drop pairs whose chosen and rejected answers are the same tokens: they carry no preference (DPO's loss is
+    exactly log 2 with zero gradient, the distillation terms see one answer twice). Counted in a warning (terminal
+    and run.log); a data set with nothing else left is an error naming it."""
+    same = [i for i, e in examples if e["chosen_ids"] == e["rejected_ids"]]
+    kept = [e for _, e in examples if e["chosen_ids"] != e["rejected_ids"]]
+    if same:
+        log.warning("%s: dropped %d of %d preference pairs whose chosen and rejected answers are identical after "
+                    "tokenisation (records %s)", what, len(same), len(examples), _some(same))
+    if not kept:
+        raise RecordError(what, "*", "rejected", f"identical to 'chosen' after tokenisation in all {len(examples)} pairs: "
+                          "nothing to learn a preference from; fix the data set or choose another (data.source)")
+    return kept
+
+
+def _some(indices: list[int], shown: int = 5) -> str:
+    return ", ".join(map(str, indices[:shown])) + (", ..." if len(indices) > shown else "")
 
 
 def tokenised_sft(tokenizer, records: list[dict], recipe: Recipe, what: str) -> list[dict]:
-    return _tokenise_all(records, tokenize_sft, tokenizer, Lengths(**asdict(recipe.lengths["sft"])), what)
+    return [e for _, e in _tokenise_all(records, tokenize_sft, tokenizer, Lengths(**asdict(recipe.lengths["sft"])), what)]

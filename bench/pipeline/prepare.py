@@ -1,6 +1,7 @@
 """Everything a run checks and computes before its first stage: models and data available here, the teacher and
-student tokenizers compatible, top-K within the vocabulary, the data loaded and every stage keyed. A problem found
-here costs seconds, not the stages that would have run before it."""
+student tokenizers compatible, top-K within the vocabulary, the data loaded and tokenised (degenerate records
+dropped and counted) and every stage keyed. A problem found here costs seconds, not the stages that would have
+run before it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,6 +40,14 @@ def check_tokenizers(ctx: RunContext) -> None:
                           f"{ctx.student} ({len(student)} tokens)")
 
 
+def check_training_data(ctx: RunContext) -> None:
+    """Tokenise the training data the plan reads (kept for the stages), so a data set that nothing is left of after
+    filtering (every prompt too long, every pair's answers identical) fails here, naming it, before any stage."""
+    kinds = {kind for stage in ctx.plan.values() for kind in stage.data if kind in ("sft", "pref_train")}
+    for kind in sorted(kinds):
+        ctx.examples("student", kind)
+
+
 def prepare(plan: dict[str, Stage], recipe: Recipe, student: str, teacher: str, seed: int, data_dir: Path | None,
             reporter) -> RunContext:
     """Fingerprint models, load the data, check tokenizers, key every stage. Raises ModelUnavailable,
@@ -51,5 +60,6 @@ def prepare(plan: dict[str, Stage], recipe: Recipe, student: str, teacher: str, 
     data = load_run_data(recipe, data_dir)
     ctx = RunContext(recipe, student, teacher, seed, plan, None, data, reporter, data_dir)
     check_tokenizers(ctx)
+    check_training_data(ctx)
     compute_keys(plan, fingerprints, data.versions, seed, student)
     return ctx

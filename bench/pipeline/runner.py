@@ -5,6 +5,8 @@ import gc
 import logging
 import time
 
+from bench.errors import with_path
+
 from .context import RunContext
 
 log = logging.getLogger("bench.run")
@@ -25,10 +27,13 @@ def _run_stage(ctx: RunContext, name: str) -> dict:
     start, cpu_start = time.monotonic(), time.process_time()
     try:
         summary = RUNNERS[stage.kind](ctx, stage, tmp)
-    except BaseException:
+    except BaseException as err:
         log.exception("[%s] failed; its temporary directory %s is removed", name, tmp)
         ctx.cache.abandon(tmp)
-        raise
+        named = with_path(err, tmp)  # disk full while saving a model: the error names no file otherwise
+        if named is err:
+            raise
+        raise named from err
     wall, cpu = time.monotonic() - start, time.process_time() - cpu_start
     manifest = {"kind": stage.kind, "role": stage.role, "config": stage.config, "deps": stage.deps,
                 "dep_keys": {r: ctx.plan[d].key for r, d in stage.deps.items()}, "base_model": stage.base_model,

@@ -117,11 +117,12 @@ def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad
 
 
 def _summary(trainer, examples: list[dict]) -> dict:
+    """Non-finite values (a run let through with allow_nonfinite) become null: the manifest is strict JSON."""
     history = [h for h in trainer.state.log_history if "loss" in h]
-    return {"examples": len(examples), "steps": trainer.state.global_step,
-            "final_loss": history[-1]["loss"] if history else None,
-            "mean_loss": sum(h["loss"] for h in history) / len(history) if history else None,
-            "last_metrics": {k: v for k, v in (history[-1] if history else {}).items() if "/" in k}}
+    return finite_or_none({"examples": len(examples), "steps": trainer.state.global_step,
+                           "final_loss": history[-1]["loss"] if history else None,
+                           "mean_loss": sum(h["loss"] for h in history) / len(history) if history else None,
+                           "last_metrics": {k: v for k, v in (history[-1] if history else {}).items() if "/" in k}})
 
 
 def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:

@@ -247,7 +247,7 @@ def read_recipe(data: Any, source: str) -> Recipe:
     return Recipe(
         profile=s.string("profile", required=True), description=str(s.raw("description", "") or ""),
         student=s.string("student", required=True), teacher=s.string("teacher", required=True),
-        seed=s.integer("seed", 42), data=DataConfig.read(s.section("data")),
+        seed=s.integer("seed", 42, minimum=0), data=DataConfig.read(s.section("data")),
         lengths={k: LengthsConfig.read(lengths.section(k, ("max_length", "max_prompt_length"), required=True)) for k in ("sft", "pairs")},
         topk=TopKConfig.read(s.section("topk", ("k", "max_tokens"))),
         generation=GenerationConfig.read(s.section("generation", ("max_new_tokens", "batch_size"))),
