@@ -318,7 +318,7 @@ def run(args) -> int:
 
 def _prepare(plan, recipe, student, teacher, data_dir, seed, console):
     """Fingerprint models, check vocabularies, load the data and key every stage."""
-    from methods.tokenize import check_same_vocabulary
+    from methods.tokenize import check_tokenizer_pair
 
     from bench.datasets import DataUnavailable
     from bench.models import ModelUnavailable, fingerprint
@@ -336,10 +336,12 @@ def _prepare(plan, recipe, student, teacher, data_dir, seed, console):
     ctx = RunContext(recipe, student, teacher, seed, plan, None, data, StageProgress(console), data_dir)
     if uses_teacher(plan):
         try:
-            check_same_vocabulary(ctx.tokenizer("teacher"), ctx.tokenizer("student"), teacher, student)
+            pair = check_tokenizer_pair(ctx.tokenizer("teacher"), ctx.tokenizer("student"), teacher, student)
         except ValueError as err:
             console.print(f"[red]error:[/red] {err}")
             return 2
+        for warning in pair.warnings:
+            console.print(f"[yellow]warning:[/yellow] {warning}")
     compute_keys(plan, fingerprints, data.versions, seed, student)
     return data, ctx
 

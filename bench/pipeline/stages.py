@@ -16,7 +16,7 @@ import torch
 from transformers import TrainerCallback
 
 from methods.base import REF_LOGPS, LossConfig
-from methods.examples import attach_ref_logps, attach_store, response_view, with_samples
+from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
 from methods.generate import generate_ids
 from methods.registry import get_method
 from methods.topk import TopKStore, precompute_advantages, precompute_sequence_logps, precompute_teacher_topk
@@ -139,12 +139,12 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     if "teacher_topk" in stage.deps:
         topk_dir = ctx.stage_dir(stage.deps["teacher_topk"])
         for side in ("chosen", "rejected"):
-            examples = attach_store(examples, TopKStore.load(topk_dir / f"{side}.safetensors"), side, f"{topk_dir.name}/{side}")
+            examples = attach_teacher_topk(examples, TopKStore.load(topk_dir / f"{side}.safetensors"), side, f"{topk_dir.name}/{side}")
     if "samples" in stage.deps:
         examples = with_samples(examples, read_samples(ctx.stage_dir(stage.deps["samples"])))
     if "advantages" in stage.deps:
         adv_dir = ctx.stage_dir(stage.deps["advantages"])
-        examples = attach_store(examples, TopKStore.load(adv_dir / "advantages.safetensors"), "rejected", adv_dir.name)
+        examples = attach_advantages(examples, TopKStore.load(adv_dir / "advantages.safetensors"), adv_dir.name)
     args = training_arguments(
         str(out / "trainer"), learning_rate=t["learning_rate"], epochs=t["epochs"], batch_size=t["batch_size"],
         grad_accum=t["grad_accum"], seed=ctx.seed, warmup_ratio=t["warmup_ratio"], scheduler=t["scheduler"],
@@ -211,7 +211,7 @@ def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
     dpo = load_model(str(ctx.model_dir(stage.deps["dpo_teacher"])))
     reference = load_model(str(ctx.model_dir(stage.deps["reference"])))
     examples = with_samples(ctx.examples("student", "pref_train"), read_samples(ctx.stage_dir(stage.deps["samples"])))
-    view = response_view(examples, "rejected")
+    view = response_view(examples, "sample")
     ctx.progress.start(stage.name, sum(len(e["response_ids"]) for e in view), "tokens")
     store = precompute_advantages(dpo, reference, view, tokenizer.pad_token_id, stage.config["topk"]["k"], stage.config["ref_floor"],
                                   stage.config["topk"]["max_tokens"], progress=ctx.progress.advance,
