@@ -115,6 +115,6 @@ def shifted_forward(model, batch: dict) -> dict:
 
 
 def halves(tensor: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Split a stacked [chosen; rejected] batch."""
+    """Split a stacked [chosen; rejected or sample] batch into its two halves."""
     n = tensor.shape[0] // 2
     return tensor[:n], tensor[n:]
