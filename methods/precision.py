@@ -3,7 +3,7 @@
 - Trainable models always hold fp32 weights ("master" weights): AdamW must never update bf16 weights directly
   (at the paper's learning rate 5e-7 almost every update is below half a bf16 ulp and is lost). With
   ``train="fp32-master+bf16-autocast"`` the forward and backward run under bf16 autocast over those fp32 weights.
-- Frozen models (teachers, references of the advantage) are loaded in bf16 (``frozen="bf16"``) or fp32.
+- Frozen models (teachers, the advantage's baseline) are loaded in bf16 (``frozen="bf16"``) or fp32.
 - Every loss and log-prob is computed from fp32 logits (``loss="fp32"``): see ``methods.lm_head``.
 
 bf16 is used only where the device supports it: a CUDA GPU with bf16 units. On a CPU the policy falls back to
@@ -63,7 +63,7 @@ class Precision:
         return torch.float32
 
     def frozen_dtype(self, device) -> torch.dtype:
-        """The dtype to load a model that is only scored with (teacher, reference of the advantage)."""
+        """The dtype to load a model that is only scored with (a teacher, the advantage's baseline)."""
         return torch.bfloat16 if self.frozen == "bf16" and self.bf16_on(device) else torch.float32
 
     def train_autocast(self, device) -> bool:

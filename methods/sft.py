@@ -6,7 +6,7 @@ from .losses import nll_loss
 
 class SFT(Method):
     name = "sft"
-    description = "Supervised fine-tuning: token NLL on the reference answer."
+    description = "Supervised fine-tuning: token NLL on the dataset's answer."
     data = "sft"
     init = "base"
 

@@ -43,8 +43,9 @@ def check_trainable_fp32(model) -> None:
 class MethodTrainer(Trainer):
     def __init__(self, *args, method: Method, loss_config: LossConfig, **kwargs):
         model = kwargs.get("model", args[0] if args else None)
-        check_trainable_fp32(model)
-        use_fp32_lm_head(model)  # before the Trainer wraps the model (DDP / DeepSpeed)
+        if model is not None:
+            check_trainable_fp32(model)
+            use_fp32_lm_head(model)  # before the Trainer wraps the model (DDP / DeepSpeed)
         super().__init__(*args, **kwargs)
         self.method = method
         self.loss_config = loss_config

@@ -144,6 +144,25 @@ MUTANTS = [
       ('MATCHING_IDS = ("eos_token_id", "bos_token_id")', 'MATCHING_IDS = ("bos_token_id",)')),
     m("batch-not-moved", "precompute batches stay on the CPU", "topk.py",
       ("batch = to_model_device(batch, model)", "batch = batch")),
+    m("vocab-ids-uncompared", "tokenizer check compares tokens, not their ids", "tokenize.py",
+      ("if s_id != t_id:", "if s_id is None:")),
+    # --- second round: subtler mutants (floors, generation, bookkeeping)
+    m("student-prob-floor", "student top-K probabilities floored at 1e-3 instead of 1e-7", "losses.py",
+      ("PROB_FLOOR = 1e-7", "PROB_FLOOR = 1e-3")),
+    m("student-tail-floor", "student tail bin floored at 1e-2 instead of 1e-8", "losses.py",
+      ("tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-8)", "tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-2)")),
+    m("generate-drops-eos", "generated samples lose their EOS", "generate.py",
+      ("tokens = tokens[: tokens.index(eos_id) + 1]", "tokens = tokens[: tokens.index(eos_id)]")),
+    m("generate-head-not-restored", "the CPU generation head is left in place", "lm_head.py",
+      ("            model.set_output_embeddings(head)", "            pass")),
+    m("fp32-head-last-slice", "the up-cast head skips its last vocabulary slice", "lm_head.py",
+      ("for start in range(0, self.out_features, VOCAB_CHUNK):", "for start in range(0, self.out_features - VOCAB_CHUNK, VOCAB_CHUNK):")),
+    m("dpo-accuracy-metric", "rewards/accuracies counts rejected wins", "dpo.py",
+      ('"rewards/accuracies": (chosen_rewards > rejected_rewards)', '"rewards/accuracies": (chosen_rewards < rejected_rewards)')),
+    m("samples-not-used", "ADPA pairs keep the dataset's rejected answer instead of the sample", "examples.py",
+      ('"sample_ids": list(s)}', '"sample_ids": e["rejected_ids"]}')),
+    m("logps-out-of-order", "sequence log-probs written back in sorted rather than batch order", "topk.py",
+      ("for i, value in zip(idx, sequence_logps(logits, labels).tolist()):", "for i, value in zip(sorted(idx), sequence_logps(logits, labels).tolist()):")),
 ]
 
 
