@@ -19,7 +19,8 @@ import torch
 import torch.nn.functional as F
 
 IGNORE_INDEX = -100
-# Same stabilisers as the released code: student top-K probabilities are floored before the log.
+# Same stabiliser as the released code (method spec 2(c)): every student bin, the K teacher tokens and the
+# tail alike, is raised to at least 1e-7 before its log.
 PROB_FLOOR = 1e-7
 
 
@@ -76,14 +77,14 @@ def topk_student_logprobs(logits: torch.Tensor, topk_ids: torch.Tensor) -> tuple
     """Student log q at the teacher's K token ids -> ([N, T, K], log of the tail bin [N, T], in-width mask [N, T, K]).
 
     An id beyond the logits' width gets q = 0 (log q = -inf): its probability is part of the tail bin. The tail
-    bin is 1 - sum of the K probabilities, clamped away from 0 so its log stays finite (positions where the
+    bin is 1 - sum of the K probabilities, floored at PROB_FLOOR so its log stays finite (positions where the
     teacher's tail is exactly 0 then contribute exactly 0).
     """
     in_width = topk_ids < logits.shape[-1]
     safe_ids = topk_ids.long().masked_fill(~in_width, 0)
     lse = torch.logsumexp(logits, dim=-1, keepdim=True)
     logq = (logits.gather(-1, safe_ids) - lse).masked_fill(~in_width, float("-inf"))
-    tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-8)
+    tail = (1.0 - logq.exp().sum(-1)).clamp(min=PROB_FLOOR)
     return logq, tail.log(), in_width
 
 

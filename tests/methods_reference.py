@@ -14,8 +14,7 @@ import math
 
 import torch
 
-Q_FLOOR = 1e-7  # student top-K probabilities are raised to 1e-7 before the log (spec 2(c))
-TAIL_FLOOR = 1e-8  # the student's tail bin is clamped away from 0 (spec 2(c): clamp to [1e-8, 1 - 1e-8])
+Q_FLOOR = 1e-7  # every student bin (the K tokens and the rest bin) is raised to 1e-7 before its log (spec 2(c))
 
 
 def response_log_softmax(model, prompt: list[int], response: list[int]) -> list[torch.Tensor]:
@@ -69,7 +68,7 @@ def _kl_one_position(logq: torch.Tensor, ids, probs, tail: float) -> torch.Tenso
         q_top = q_top + q
         if p > 0:
             terms.append(p * (math.log(p) - torch.log(torch.clamp(q, min=Q_FLOOR))))
-    q_rest = torch.clamp(1.0 - q_top, min=TAIL_FLOOR) if isinstance(q_top, torch.Tensor) else torch.tensor(1.0, dtype=torch.float64)
+    q_rest = torch.clamp(1.0 - q_top, min=Q_FLOOR) if isinstance(q_top, torch.Tensor) else torch.tensor(1.0, dtype=torch.float64)
     if p_rest > 0:
         terms.append(p_rest * (math.log(p_rest) - torch.log(q_rest)))
     return sum(terms) if terms else torch.zeros((), dtype=torch.float64)

@@ -59,3 +59,14 @@ def test_the_head_is_restored_when_generation_fails():
     except RuntimeError:
         pass
     assert model.get_output_embeddings() is head and type(head) is Fp32Linear
+
+
+def test_samples_end_with_their_first_eos_kept():
+    """Each sample is cut right after its first EOS, which it keeps (the training data's responses end with it)."""
+    model = _tiny_model()
+    prompts = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
+    free = _reference(model, prompts, 12)
+    eos = free[0][3] if free[0][3] not in free[0][:3] else free[0][4]
+    out = generate_ids(model, prompts, pad_id=0, eos_id=eos, max_new_tokens=12, batch_size=3)
+    expected = [ref[: ref.index(eos) + 1] if eos in ref else ref for ref in free]
+    assert out == expected and out[0][-1] == eos and len(out[0]) < 12

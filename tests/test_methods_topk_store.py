@@ -1,10 +1,11 @@
 """Teacher top-K store: exact round trip, and the precompute against a direct softmax top-K."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from methods.examples import response_view
-from methods.topk import TopKStore, precompute_teacher_topk
+from methods.topk import TopKStore, precompute_sequence_logps, precompute_teacher_topk
 
 from methods_helpers import preference_examples
 
@@ -60,3 +61,17 @@ def test_precompute_teacher_topk_matches_direct_softmax(tokenizer, tiny_teacher)
         torch.testing.assert_close(entry["tail"], 1.0 - top_p.sum(-1), rtol=1e-4, atol=1e-5)
         assert (entry["values"][:, :-1] >= entry["values"][:, 1:]).all()
     assert store.metadata["kind"] == "teacher_topk"
+
+
+def test_precompute_sequence_logps_match_each_example_on_its_own(tokenizer, tiny_model):
+    """Batched by length (order shuffled, padded) and written back to the right example."""
+    examples = response_view(preference_examples(tokenizer, 5), "rejected")
+    values = precompute_sequence_logps(tiny_model, examples, tokenizer.pad_token_id, max_tokens=64)
+    for e, value in zip(examples, values):
+        seq = torch.tensor([e["prompt_ids"] + e["response_ids"]])
+        with torch.no_grad():
+            logp = tiny_model(input_ids=seq).logits[0, :-1].log_softmax(-1)
+        p = len(e["prompt_ids"])
+        expected = logp[p - 1 :].gather(-1, seq[0, p:].unsqueeze(-1)).sum()
+        assert value == pytest.approx(float(expected), rel=1e-5)
+    assert len(set(values)) == len(values)

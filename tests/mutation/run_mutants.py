@@ -149,8 +149,8 @@ MUTANTS = [
     # --- second round: subtler mutants (floors, generation, bookkeeping)
     m("student-prob-floor", "student top-K probabilities floored at 1e-3 instead of 1e-7", "losses.py",
       ("PROB_FLOOR = 1e-7", "PROB_FLOOR = 1e-3")),
-    m("student-tail-floor", "student tail bin floored at 1e-2 instead of 1e-8", "losses.py",
-      ("tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-8)", "tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-2)")),
+    m("student-tail-floor", "student tail bin floored at 1e-2 instead of 1e-7", "losses.py",
+      ("tail = (1.0 - logq.exp().sum(-1)).clamp(min=PROB_FLOOR)", "tail = (1.0 - logq.exp().sum(-1)).clamp(min=1e-2)")),
     m("generate-drops-eos", "generated samples lose their EOS", "generate.py",
       ("tokens = tokens[: tokens.index(eos_id) + 1]", "tokens = tokens[: tokens.index(eos_id)]")),
     m("generate-head-not-restored", "the CPU generation head is left in place", "lm_head.py",
