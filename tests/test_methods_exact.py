@@ -124,19 +124,20 @@ def test_compute_loss_equals_float64_reference(name, config, keep):
 
 
 def test_dpo_metrics_equal_reference_rewards():
+    """Reference log-probs placed so the implicit rewards are known: three of four pairs prefer the chosen answer."""
     cfg = LossConfig(beta=0.1)
-    examples = examples_for("dpo")
     model = f64_model()
-    _, metrics = get_method("dpo").compute_loss(model, get_method("dpo").collator(PAD)(examples), cfg)
+    examples = examples_for("dpo")
+    chosen_rewards, rejected_rewards = [0.3, 0.2, -0.1, 0.5], [0.1, 0.0, 0.2, -0.2]
     with torch.no_grad():
-        chosen = [cfg.beta * (reference.sequence_logp(model, e["prompt_ids"], e["chosen_ids"]) - e["ref_chosen_logps"]).item() for e in examples]
-        rejected = [cfg.beta * (reference.sequence_logp(model, e["prompt_ids"], e["rejected_ids"]) - e["ref_rejected_logps"]).item()
-                    for e in examples]
-    n = len(examples)
-    assert metrics["rewards/chosen"] == pytest.approx(sum(chosen) / n, rel=1e-9)
-    assert metrics["rewards/rejected"] == pytest.approx(sum(rejected) / n, rel=1e-9)
-    assert metrics["rewards/margins"] == pytest.approx((sum(chosen) - sum(rejected)) / n, rel=1e-9)
-    assert metrics["rewards/accuracies"] == sum(c > r for c, r in zip(chosen, rejected)) / n
+        for e, rc, rr in zip(examples, chosen_rewards, rejected_rewards):
+            e["ref_chosen_logps"] = reference.sequence_logp(model, e["prompt_ids"], e["chosen_ids"]).item() - rc / cfg.beta
+            e["ref_rejected_logps"] = reference.sequence_logp(model, e["prompt_ids"], e["rejected_ids"]).item() - rr / cfg.beta
+    _, metrics = get_method("dpo").compute_loss(model, get_method("dpo").collator(PAD)(examples), cfg)
+    assert metrics["rewards/chosen"] == pytest.approx(sum(chosen_rewards) / 4, abs=1e-9)
+    assert metrics["rewards/rejected"] == pytest.approx(sum(rejected_rewards) / 4, abs=1e-9)
+    assert metrics["rewards/margins"] == pytest.approx((sum(chosen_rewards) - sum(rejected_rewards)) / 4, abs=1e-9)
+    assert metrics["rewards/accuracies"] == 0.75
 
 
 @pytest.mark.parametrize("name", ["dckd", "adpa"])

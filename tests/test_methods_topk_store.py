@@ -66,7 +66,7 @@ def test_precompute_teacher_topk_matches_direct_softmax(tokenizer, tiny_teacher)
 def test_precompute_sequence_logps_match_each_example_on_its_own(tokenizer, tiny_model):
     """Batched by length (order shuffled, padded) and written back to the right example."""
     examples = response_view(preference_examples(tokenizer, 5), "rejected")
-    values = precompute_sequence_logps(tiny_model, examples, tokenizer.pad_token_id, max_tokens=64)
+    values = precompute_sequence_logps(tiny_model, examples, tokenizer.pad_token_id)  # one batch, longest first: 3, 0, 1, 4, 2
     for e, value in zip(examples, values):
         seq = torch.tensor([e["prompt_ids"] + e["response_ids"]])
         with torch.no_grad():
