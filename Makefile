@@ -8,7 +8,7 @@ export BENCH_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser test test-fast reproduce-table2 figure5 perf demo clean
+.PHONY: setup browser test test-fast mutation reproduce-table2 figure5 perf demo clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ test: setup browser
 
 test-fast: setup browser
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Hand-made mutants of methods/ (wrong signs, swapped pairs, dropped terms) against the fast methods tests; not part
+# of `make test` (tens of minutes). Prints a table and the kill fraction; fails below 90%.
+mutation: setup
+	$(BIN)/python tests/mutation/run_mutants.py
 
 PROFILE ?= embedded
 SEEDS ?= 1

@@ -5,7 +5,7 @@ from .losses import expected_advantage, nll_loss
 
 
 class ADPA(Method):
-    """The student's own samples take the "rejected" slot; preference labels are not used."""
+    """Pairs the chosen answer with the student's own sample; preference labels are not used."""
 
     name = "adpa"
     label = "ADPA"
@@ -15,13 +15,14 @@ class ADPA(Method):
     needs = frozenset({STUDENT_SAMPLES, ADVANTAGES})
     init = "sft"
     sample_generator = "sft"
+    second = "sample"
 
     def compute_loss(self, model, batch, cfg: LossConfig):
         out = shifted_forward(model, batch)
         logits_c, logits_s = halves(out["logits"])
         labels_c, labels_s = halves(out["labels"])
-        _, ids_s = halves(out["topk_ids"])
-        _, adv_s = halves(out["topk_values"])
+        _, ids_s = halves(out["advantage_ids"])
+        _, adv_s = halves(out["advantages"])
         nll = nll_loss(logits_c, labels_c)
         expected = expected_advantage(logits_s, labels_s, ids_s, adv_s, cfg.clip_range).mean()
         loss = cfg.sft_weight * nll - cfg.adpa_weight * expected

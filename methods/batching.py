@@ -1,9 +1,15 @@
 """Tokenised examples -> padded model batches.
 
 Sequences are prompt + response, right-padded; labels carry -100 on prompt and padding. A
-preference batch stacks the B chosen sequences on top of the B rejected ones so one forward pass
-serves both. Per-token teacher tensors ([n_response, K] per example) are placed at their response
-positions in [rows, L, K] tensors aligned with ``labels``.
+preference batch stacks the B first responses (the chosen answers) on top of the B second ones (the
+rejected answers, or for ADPA the student's own samples) so one forward pass serves both.
+
+Per-token entries ([n_response, K] per example, from a top-K store) are placed at their response
+positions in [rows, L, K] tensors aligned with ``labels``, under batch keys named for what they hold:
+- ``teacher_ids`` / ``teacher_probs`` / ``teacher_tail``: the DPO teacher's top-K distribution (DCKD), from the
+  examples' ``chosen_teacher_topk`` and ``rejected_teacher_topk`` entries;
+- ``advantage_ids`` / ``advantages``: the DPO teacher's top-K advantages on the student's samples (ADPA), from
+  the examples' ``sample_advantages`` entries (the chosen rows hold zeros and are never read).
 """
 from __future__ import annotations
 
@@ -13,7 +19,11 @@ import torch
 
 from .losses import IGNORE_INDEX
 
-TOPK_FIELDS = ("topk_ids", "topk_values", "topk_tail")
+# Batch keys that hold one value (or K values) per sequence position, shifted like the labels.
+PER_TOKEN_KEYS = ("teacher_ids", "teacher_probs", "teacher_tail", "advantage_ids", "advantages")
+# entry field -> batch key, for each kind of per-token entry
+TEACHER_TOPK_KEYS = {"ids": "teacher_ids", "probs": "teacher_probs", "tail": "teacher_tail"}
+ADVANTAGE_KEYS = {"ids": "advantage_ids", "advantages": "advantages"}
 
 
 def _as_tensor(x, dtype=None) -> torch.Tensor:
@@ -35,24 +45,23 @@ def pad_sequences(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def place_topk(rows: Sequence[dict | None], prompt_lengths: Sequence[int], width: int) -> dict:
-    """Scatter per-response-token teacher entries into [rows, width, K] tensors aligned with labels."""
-    present = [r for r in rows if r is not None]
-    k = _as_tensor(present[0]["topk_ids"]).shape[-1]
-    out = {
-        "topk_ids": torch.zeros((len(rows), width, k), dtype=torch.long),
-        "topk_values": torch.zeros((len(rows), width, k), dtype=torch.float32),
-        "topk_tail": torch.zeros((len(rows), width), dtype=torch.float32),
-    }
+def place_per_token(rows: Sequence[dict | None], prompt_lengths: Sequence[int], width: int, keys: dict[str, str]) -> dict:
+    """Scatter per-response-token entries into tensors aligned with labels: entry field f -> batch key keys[f].
+
+    ``ids`` become [rows, width, K] int64; any other field [rows, width, K] or [rows, width] float32.
+    """
+    present = next(r for r in rows if r is not None)
+    out = {}
+    for field, key in keys.items():
+        shape = tuple(_as_tensor(present[field]).shape[1:])
+        dtype = torch.long if field == "ids" else torch.float32
+        out[key] = torch.zeros((len(rows), width, *shape), dtype=dtype)
     for i, (entry, start) in enumerate(zip(rows, prompt_lengths)):
         if entry is None:
             continue
-        ids = _as_tensor(entry["topk_ids"])
-        n = min(ids.shape[0], width - start)
-        out["topk_ids"][i, start : start + n] = ids[:n].long()
-        out["topk_values"][i, start : start + n] = _as_tensor(entry["topk_values"])[:n].float()
-        if "topk_tail" in entry and entry["topk_tail"] is not None:
-            out["topk_tail"][i, start : start + n] = _as_tensor(entry["topk_tail"])[:n].float()
+        n = min(_as_tensor(entry["ids"]).shape[0], width - start)
+        for field, key in keys.items():
+            out[key][i, start : start + n] = _as_tensor(entry[field])[:n].to(out[key].dtype)
     return out
 
 
@@ -65,19 +74,27 @@ class SFTCollator:
 
 
 class PairCollator:
-    """Preference batches; passes through reference log-probs and teacher top-K entries when present."""
+    """Pair batches [first; second]; passes through DPO reference log-probs and per-token entries when present.
 
-    def __init__(self, pad_id: int):
+    ``second`` names the other response: "rejected" (DPO, DCKD) or "sample" (ADPA: the student's own sample).
+    """
+
+    def __init__(self, pad_id: int, second: str = "rejected"):
         self.pad_id = pad_id
+        self.second = second
 
     def __call__(self, examples: list[dict]) -> dict:
         prompts = [e["prompt_ids"] for e in examples] * 2
-        responses = [e["chosen_ids"] for e in examples] + [e["rejected_ids"] for e in examples]
+        responses = [e["chosen_ids"] for e in examples] + [e[f"{self.second}_ids"] for e in examples]
         batch = pad_sequences(prompts, responses, self.pad_id)
+        width, starts = batch["input_ids"].shape[1], [len(p) for p in prompts]
         for key in ("ref_chosen_logps", "ref_rejected_logps"):
             if key in examples[0]:
-                batch[key] = torch.tensor([float(e[key]) for e in examples], dtype=torch.float32)
-        entries = [e.get("chosen_teacher") for e in examples] + [e.get("rejected_teacher") for e in examples]
-        if any(entry is not None for entry in entries):
-            batch.update(place_topk(entries, [len(p) for p in prompts], batch["input_ids"].shape[1]))
+                batch[key] = torch.tensor([float(e[key]) for e in examples], dtype=torch.float64)  # as precomputed
+        teacher = [e.get("chosen_teacher_topk") for e in examples] + [e.get(f"{self.second}_teacher_topk") for e in examples]
+        if any(entry is not None for entry in teacher):
+            batch.update(place_per_token(teacher, starts, width, TEACHER_TOPK_KEYS))
+        advantages = [None] * len(examples) + [e.get("sample_advantages") for e in examples]
+        if any(entry is not None for entry in advantages):
+            batch.update(place_per_token(advantages, starts, width, ADVANTAGE_KEYS))
         return batch

@@ -8,7 +8,7 @@ A message is ``{"role": "system" | "user" | "assistant", "content": non-empty st
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable
 
 ROLES = ("system", "user", "assistant")
 
@@ -131,8 +131,3 @@ def from_hh(chosen_text: str, rejected_text: str, source: str = "<hh>", index: i
     rejected = parse_hh_transcript(rejected_text, source, index, "rejected")
     return from_full_conversations(chosen, rejected, source, index)
 
-
-def iter_valid(records: Iterable[Any], kind: str, source: str) -> Iterator[dict]:
-    check = {"preference": validate_preference, "sft": validate_sft}[kind]
-    for i, record in enumerate(records):
-        yield check(record, source, i)

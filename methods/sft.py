@@ -7,7 +7,7 @@ from .losses import nll_loss
 class SFT(Method):
     name = "sft"
     label = "SFT"
-    description = "Supervised fine-tuning: token NLL on the reference answer."
+    description = "Supervised fine-tuning: token NLL on the dataset's answer."
     data = "sft"
     init = "base"
 

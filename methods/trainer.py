@@ -1,7 +1,9 @@
 """The one training loop: a transformers.Trainer whose loss is the method's.
 
 Running the same script under ``accelerate launch`` (several processes, DeepSpeed) needs no change:
-the Trainer handles devices, data sharding and gradient synchronisation.
+the Trainer handles devices, data sharding and gradient synchronisation. Precision follows one policy
+(methods.precision): fp32 trainable weights, bf16 autocast where the policy and the device allow it,
+fp32 logits for every loss.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from torch.utils.data import Dataset
 from transformers import Trainer, TrainingArguments
 
 from .base import LossConfig, Method
+from .lm_head import use_fp32_lm_head
+from .precision import Precision
 
 
 class ExamplesDataset(Dataset):
@@ -28,8 +32,20 @@ class ExamplesDataset(Dataset):
         return self.examples[i]
 
 
+def check_trainable_fp32(model) -> None:
+    """AdamW must update fp32 master weights: on bf16 weights most small updates round away to nothing."""
+    for name, param in model.named_parameters():
+        if param.requires_grad and param.dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"trainable parameter {name} is {param.dtype}: load a model that is trained in fp32 "
+                             "(Precision.trainable_dtype) and let bf16 enter through autocast (Precision.train)")
+
+
 class MethodTrainer(Trainer):
     def __init__(self, *args, method: Method, loss_config: LossConfig, **kwargs):
+        model = kwargs.get("model", args[0] if args else None)
+        if model is not None:
+            check_trainable_fp32(model)
+            use_fp32_lm_head(model)  # before the Trainer wraps the model (DDP / DeepSpeed)
         super().__init__(*args, **kwargs)
         self.method = method
         self.loss_config = loss_config
@@ -52,12 +68,14 @@ class MethodTrainer(Trainer):
         super().log(logs, *args, **kwargs)
 
 
-def training_arguments(output_dir: str, *, learning_rate: float, epochs: float = 1.0, batch_size: int = 1,
-                       grad_accum: int = 1, seed: int = 42, warmup_ratio: float = 0.1, scheduler: str = "cosine",
-                       max_steps: int = -1, logging_steps: int = 1, bf16: bool | None = None, **extra) -> TrainingArguments:
-    """Recipe defaults; bf16 only on a GPU that supports it (fp32 is ~10x faster on CPUs without bf16)."""
-    if bf16 is None:
-        bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+def training_arguments(output_dir: str, *, learning_rate: float, precision: Precision | None = None, epochs: float = 1.0,
+                       batch_size: int = 1, grad_accum: int = 1, seed: int = 42, warmup_ratio: float = 0.1,
+                       scheduler: str = "cosine", max_steps: int = -1, logging_steps: int = 1, **extra) -> TrainingArguments:
+    """Recipe defaults. ``bf16=True`` (autocast over the fp32 weights) exactly when ``precision`` (default:
+    ``Precision()``) asks for it and the device supports it: a bf16 GPU, or a CPU with ``cpu_bf16``."""
+    precision = precision or Precision()
+    device = "cpu" if extra.get("use_cpu") or not torch.cuda.is_available() else "cuda"
+    bf16 = precision.train_autocast(device)
     return TrainingArguments(
         output_dir=output_dir, learning_rate=learning_rate, num_train_epochs=epochs, max_steps=max_steps,
         per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed,

@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import copy
 
-from methods.examples import attach_ref_logps, attach_store, response_view
+import torch
+
+from methods.base import LossConfig
+from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
 from methods.records import sft_from_preference, validate_preference
 from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
 from methods.topk import precompute_advantages, precompute_sequence_logps, precompute_teacher_topk
+from methods.trainer import ExamplesDataset, MethodTrainer, training_arguments
 
 LENGTHS = Lengths(max_length=96, max_prompt_length=48)
 SMALL_K = 8
@@ -59,15 +63,16 @@ def dckd_examples(tokenizer, teacher, n: int = 4, k: int = SMALL_K) -> list[dict
     pad = tokenizer.pad_token_id
     for side in ("chosen", "rejected"):
         store = precompute_teacher_topk(teacher, response_view(examples, side), pad, k=k)
-        examples = attach_store(examples, store, side)
+        examples = attach_teacher_topk(examples, store, side)
     return examples
 
 
-def adpa_examples(tokenizer, dpo_teacher, reference, n: int = 4, k: int = SMALL_K) -> list[dict]:
+def adpa_examples(tokenizer, dpo_teacher, baseline, n: int = 4, k: int = SMALL_K) -> list[dict]:
     """ADPA pairs; the dataset's rejected answers stand in for student samples (same shapes, no generation)."""
     examples = preference_examples(tokenizer, n)
-    store = precompute_advantages(dpo_teacher, reference, response_view(examples, "rejected"), tokenizer.pad_token_id, k=k)
-    return attach_store(examples, store, "rejected")
+    examples = with_samples(examples, [e["rejected_ids"] for e in examples])
+    store = precompute_advantages(dpo_teacher, baseline, response_view(examples, "sample"), tokenizer.pad_token_id, k=k)
+    return attach_advantages(examples, store)
 
 
 def examples_for(method_name: str, tokenizer, student, teacher, n: int = 4) -> list[dict]:
@@ -79,3 +84,17 @@ def examples_for(method_name: str, tokenizer, student, teacher, n: int = 4) -> l
     if method_name == "dckd":
         return dckd_examples(tokenizer, teacher, n)
     return adpa_examples(tokenizer, teacher, reference, n)
+
+
+def one_sgd_step(method, model, examples, pad_id, batch_size, grad_accum, out_dir, lr=1.0, cfg=None):
+    """One optimiser step through MethodTrainer with plain SGD at a constant rate: the update is exactly
+    -lr * (the accumulated gradient). Returns the parameter deltas and the logged step."""
+    args = training_arguments(str(out_dir), learning_rate=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=1,
+                              warmup_ratio=0.0, scheduler="constant", max_grad_norm=0.0, use_cpu=True)
+    trainer = MethodTrainer(model=model, args=args, train_dataset=ExamplesDataset(examples),
+                            data_collator=method.collator(pad_id), method=method, loss_config=cfg or LossConfig(beta=0.1),
+                            optimizers=(torch.optim.SGD(model.parameters(), lr=lr), None))
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    trainer.train()
+    logged = next(h for h in trainer.state.log_history if "loss" in h)
+    return {n: p.detach() - before[n] for n, p in model.named_parameters()}, logged

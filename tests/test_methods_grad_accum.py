@@ -6,25 +6,9 @@ import copy
 import pytest
 import torch
 
-from methods.base import LossConfig
 from methods.registry import get_method
-from methods.trainer import ExamplesDataset, MethodTrainer, training_arguments
 
-from methods_helpers import examples_for
-
-LR = 1.0  # plain SGD, constant rate: the update is exactly -LR * (accumulated gradient)
-
-
-def _one_sgd_step(method, model, examples, pad_id, batch_size, grad_accum, out_dir):
-    args = training_arguments(str(out_dir), learning_rate=LR, batch_size=batch_size, grad_accum=grad_accum, max_steps=1,
-                              warmup_ratio=0.0, scheduler="constant", max_grad_norm=0.0, use_cpu=True)
-    trainer = MethodTrainer(model=model, args=args, train_dataset=ExamplesDataset(examples),
-                            data_collator=method.collator(pad_id), method=method, loss_config=LossConfig(beta=0.1),
-                            optimizers=(torch.optim.SGD(model.parameters(), lr=LR), None))
-    before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    trainer.train()
-    logged = next(h for h in trainer.state.log_history if "loss" in h)
-    return {n: p.detach() - before[n] for n, p in model.named_parameters()}, logged
+from methods_helpers import examples_for, one_sgd_step
 
 
 @pytest.mark.parametrize("name", ["sft", "dpo", "dckd", "adpa"])
@@ -34,8 +18,8 @@ def test_one_batch_of_4_equals_4_accumulated_batches_of_1(name, tokenizer, tiny_
     key = "response_ids" if name == "sft" else "chosen_ids"
     assert len({len(e[key]) for e in examples}) >= 3  # unequal lengths: a batch-wide token mean would differ
     other = copy.deepcopy(tiny_model)
-    whole, log_whole = _one_sgd_step(method, tiny_model, examples, tokenizer.pad_token_id, 4, 1, tmp_path / "a")
-    accum, log_accum = _one_sgd_step(method, other, examples, tokenizer.pad_token_id, 1, 4, tmp_path / "b")
+    whole, log_whole = one_sgd_step(method, tiny_model, examples, tokenizer.pad_token_id, 4, 1, tmp_path / "a")
+    accum, log_accum = one_sgd_step(method, other, examples, tokenizer.pad_token_id, 1, 4, tmp_path / "b")
     assert log_whole["loss"] == pytest.approx(log_accum["loss"], rel=1e-4)
     norm = torch.sqrt(sum((d ** 2).sum() for d in whole.values()))
     assert norm > 1e-3  # the step did something

@@ -140,3 +140,15 @@ def test_dckd_is_zero_when_student_matches_teacher():
     logits, _, labels = _teacher_and_logits(v=32, seed=7)
     probs, ids = logits.softmax(-1).topk(6, dim=-1)
     assert topk_forward_kl(logits, labels, ids, probs, 1.0 - probs.sum(-1)).abs().item() < 1e-12
+
+
+def test_dckd_student_floors_follow_the_spec():
+    """Spec 2(c): every student bin below 1e-7 (a teacher token the student all but excludes, and a student tail of
+    almost nothing) counts as 1e-7 in log q. One position, by hand."""
+    logits = torch.full((1, 1, 8), -60.0, dtype=torch.float64)
+    logits[0, 0, 0], logits[0, 0, 1] = 0.0, -40.0  # q(1) ~ 4e-18, student tail ~ 6 e^-60
+    labels = torch.tensor([[3]])
+    ids, probs, tail = torch.tensor([[[0, 1]]]), torch.tensor([[[0.5, 0.2]]], dtype=torch.float64), torch.tensor([[0.3]], dtype=torch.float64)
+    q0 = logits[0, 0].softmax(-1)[0].item()
+    hand = 0.5 * math.log(0.5 / q0) + 0.2 * math.log(0.2 / 1e-7) + 0.3 * math.log(0.3 / 1e-7)
+    assert topk_forward_kl(logits, labels, ids, probs, tail).item() == pytest.approx(hand, rel=1e-12)

@@ -8,7 +8,7 @@ import pytest
 
 from bench.models import load_tokenizer
 from methods.records import RecordError, from_full_conversations, from_hh, parse_hh_transcript, validate_preference, validate_sft
-from methods.tokenize import Lengths, check_same_vocabulary, tokenize_preference, tokenize_sft
+from methods.tokenize import Lengths, TokenizerMismatch, check_tokenizer_pair, tokenize_preference, tokenize_sft
 
 
 def _pair(**override):
@@ -88,13 +88,50 @@ def test_response_truncated_to_max_length(tokenizer):
     assert example["rejected_ids"][-1] == tokenizer.eos_token_id  # a short response keeps its EOS
 
 
-def test_different_vocabularies_are_rejected(tokenizer):
-    check_same_vocabulary(tokenizer, load_tokenizer("tiny-random-teacher"))  # same family: fine
+def _fake_tok(vocab, eos=2, pad=2, bos=1, template="{{ messages }}"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(get_vocab=lambda: dict(vocab), eos_token_id=eos, pad_token_id=pad, bos_token_id=bos, chat_template=template)
+
+
+VOCAB = {"<s>": 1, "</s>": 2, "a": 3, "b": 4, "abc": 5, "z": 6}
+
+
+def test_same_tokenizer_family_passes(tokenizer):
+    pair = check_tokenizer_pair(tokenizer, load_tokenizer("tiny-random-teacher"), "t", "s")
+    assert pair.same_chat_template and pair.warnings == () and pair.vocab_size == len(tokenizer.get_vocab())
+
+
+@pytest.mark.parametrize("teacher_vocab, student_vocab, first", [
+    ({**VOCAB, "abc": 5, "z": 9}, {**VOCAB, "abc": 7, "z": 8}, "token 'abc': id 5 in teacher T-model, id 7 in student S-model"),
+    (VOCAB, {k: v for k, v in VOCAB.items() if k != "b"}, "token 'b': id 4 in teacher T-model, absent from student S-model"),
+    (VOCAB, {**VOCAB, "extra": 9, "more": 8}, "token 'more': absent from teacher T-model, id 8 in student S-model"),
+])
+def test_vocabulary_difference_names_both_models_and_the_first_difference(teacher_vocab, student_vocab, first):
+    with pytest.raises(TokenizerMismatch) as info:
+        check_tokenizer_pair(_fake_tok(teacher_vocab), _fake_tok(student_vocab), "T-model", "S-model")
+    assert first in str(info.value) and isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("attr, teacher, student", [("eos_token_id", 2, 0), ("bos_token_id", 1, None)])
+def test_eos_and_bos_ids_must_match(attr, teacher, student):
+    keys = {"eos_token_id": "eos", "bos_token_id": "bos"}
+    with pytest.raises(TokenizerMismatch, match=f"{attr}: {teacher} in teacher T-model, {student} in student S-model"):
+        check_tokenizer_pair(_fake_tok(VOCAB, **{keys[attr]: teacher}), _fake_tok(VOCAB, **{keys[attr]: student}), "T-model", "S-model")
+
+
+def test_chat_template_and_pad_differences_are_warnings():
+    pair = check_tokenizer_pair(_fake_tok(VOCAB, pad=2, template="A"), _fake_tok(VOCAB, pad=0, template="B"), "T-model", "S-model")
+    assert not pair.same_chat_template and len(pair.warnings) == 2
+    assert "pad_token_id: 2 in teacher T-model, 0 in student S-model" in pair.warnings[0]
+    assert "chat templates differ" in pair.warnings[1] and "T-model" in pair.warnings[1] and "S-model" in pair.warnings[1]
+
+
+def test_real_tokenizer_with_an_extra_token_is_refused(tokenizer):
     other = load_tokenizer("tiny-random")
     other.add_tokens(["<an_extra_token>"])
-    with pytest.raises(ValueError, match="different vocabularies") as info:
-        check_same_vocabulary(other, tokenizer, "my-teacher", "my-student")
-    assert "my-teacher" in str(info.value) and "my-student" in str(info.value) and "1 only in the teacher" in str(info.value)
+    with pytest.raises(TokenizerMismatch, match="token '<an_extra_token>': id 49152 in teacher my-teacher, absent from student my-student"):
+        check_tokenizer_pair(other, tokenizer, "my-teacher", "my-student")
 
 
 def test_hh_converter_on_a_real_line(data_dir):

@@ -1,10 +1,11 @@
 """Teacher top-K store: exact round trip, and the precompute against a direct softmax top-K."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from methods.examples import response_view
-from methods.topk import TopKStore, precompute_teacher_topk
+from methods.topk import TopKStore, precompute_sequence_logps, precompute_teacher_topk
 
 from methods_helpers import preference_examples
 
@@ -14,8 +15,8 @@ def _random_entries(lengths, k=7, seed=0):
     out = []
     for n in lengths:
         values = torch.rand(n, k, generator=g)
-        out.append({"topk_ids": torch.randint(0, 50000, (n, k), generator=g), "topk_values": values,
-                    "topk_tail": torch.rand(n, generator=g), "tokens": torch.randint(0, 50000, (n,), generator=g)})
+        out.append({"ids": torch.randint(0, 50000, (n, k), generator=g), "values": values,
+                    "tail": torch.rand(n, generator=g), "tokens": torch.randint(0, 50000, (n,), generator=g)})
     return out
 
 
@@ -34,9 +35,9 @@ def test_store_round_trips_bitwise(tmp_path):
         assert torch.equal(a, b), name
     for i, entry in enumerate(entries):
         got = loaded.entry(i)
-        assert torch.equal(got["topk_ids"], entry["topk_ids"].to(torch.int32))
-        assert torch.equal(got["topk_values"], entry["topk_values"])  # float32 in, float32 out: bit-exact
-        assert torch.equal(got["topk_tail"], entry["topk_tail"])
+        assert torch.equal(got["ids"], entry["ids"].to(torch.int32))
+        assert torch.equal(got["values"], entry["values"])  # float32 in, float32 out: bit-exact
+        assert torch.equal(got["tail"], entry["tail"])
         assert torch.equal(got["tokens"], entry["tokens"].to(torch.int32))
 
 
@@ -55,7 +56,22 @@ def test_precompute_teacher_topk_matches_direct_softmax(tokenizer, tiny_teacher)
         top_p, top_ids = probs.topk(k, dim=-1)
         entry = store.entry(i)
         assert torch.equal(entry["tokens"].long(), torch.tensor(ex["response_ids"]))
-        assert torch.equal(entry["topk_ids"].long(), top_ids)
-        torch.testing.assert_close(entry["topk_values"], top_p, rtol=1e-4, atol=1e-6)
-        torch.testing.assert_close(entry["topk_tail"], 1.0 - top_p.sum(-1), rtol=1e-4, atol=1e-5)
-        assert (entry["topk_values"][:, :-1] >= entry["topk_values"][:, 1:]).all()
+        assert torch.equal(entry["ids"].long(), top_ids)
+        torch.testing.assert_close(entry["values"], top_p, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(entry["tail"], 1.0 - top_p.sum(-1), rtol=1e-4, atol=1e-5)
+        assert (entry["values"][:, :-1] >= entry["values"][:, 1:]).all()
+    assert store.metadata["kind"] == "teacher_topk"
+
+
+def test_precompute_sequence_logps_match_each_example_on_its_own(tokenizer, tiny_model):
+    """Batched by length (order shuffled, padded) and written back to the right example."""
+    examples = response_view(preference_examples(tokenizer, 5), "rejected")
+    values = precompute_sequence_logps(tiny_model, examples, tokenizer.pad_token_id)  # one batch, longest first: 3, 0, 1, 4, 2
+    for e, value in zip(examples, values):
+        seq = torch.tensor([e["prompt_ids"] + e["response_ids"]])
+        with torch.no_grad():
+            logp = tiny_model(input_ids=seq).logits[0, :-1].log_softmax(-1)
+        p = len(e["prompt_ids"])
+        expected = logp[p - 1 :].gather(-1, seq[0, p:].unsqueeze(-1)).sum()
+        assert value == pytest.approx(float(expected), rel=1e-5)
+    assert len(set(values)) == len(values)

@@ -54,9 +54,9 @@ def test_synthetic_batch_shares_tokens_between_sft_and_pairs():
     assert rows[2] == (pairs[0]["prompt_ids"], pairs[0]["rejected_ids"])
     ids = [t for p, r in rows for t in p + r]
     assert min(ids) >= 3 and max(ids) < 100
-    teacher = pairs[0]["chosen_teacher"]
-    assert teacher["topk_ids"].shape == (12, 50)
-    total = teacher["topk_values"].sum(-1) + teacher["topk_tail"]
+    teacher = pairs[0]["chosen_teacher_topk"]
+    assert teacher["ids"].shape == (12, 50)
+    total = teacher["probs"].sum(-1) + teacher["tail"]
     assert total.sub(1).abs().max() < 1e-5
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from methods.base import LossConfig, response_columns, shifted_forward
-from methods.batching import PairCollator, SFTCollator
+from methods.batching import PER_TOKEN_KEYS, SFTCollator
 from methods.registry import get_method
 
 
@@ -15,7 +15,7 @@ def _full_forward(model, batch):
     """Reference: the whole [rows, L-1, vocab] logits, shifted, nothing cropped."""
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     out = {"logits": logits[:, :-1], "labels": batch["labels"][:, 1:]}
-    for key in ("topk_ids", "topk_values", "topk_tail"):
+    for key in PER_TOKEN_KEYS:
         if key in batch:
             out[key] = batch[key][:, 1:]
     return out
@@ -27,11 +27,15 @@ def _pairs():
 
     def teacher(n):
         probs = torch.softmax(torch.randn(n, 6, generator=g), -1)
-        return {"topk_ids": torch.randint(0, 1000, (n, 5), generator=g), "topk_values": probs[:, :5], "topk_tail": probs[:, 5]}
+        return {"ids": torch.randint(0, 1000, (n, 5), generator=g), "probs": probs[:, :5], "tail": probs[:, 5]}
 
-    shapes = [(6, 5, 3), (9, 2, 6)]  # prompt, chosen, rejected lengths: uneven on purpose
-    return [{"prompt_ids": ids(p), "chosen_ids": ids(c), "rejected_ids": ids(r), "chosen_teacher": teacher(c),
-             "rejected_teacher": teacher(r), "ref_chosen_logps": -30.0, "ref_rejected_logps": -25.0} for p, c, r in shapes]
+    def advantages(n):
+        return {"ids": torch.randint(0, 1000, (n, 5), generator=g), "advantages": torch.randn(n, 5, generator=g)}
+
+    shapes = [(6, 5, 3), (9, 2, 6)]  # prompt, chosen, rejected/sample lengths: uneven on purpose
+    return [{"prompt_ids": ids(p), "chosen_ids": ids(c), "rejected_ids": ids(r), "sample_ids": ids(r),
+             "chosen_teacher_topk": teacher(c), "rejected_teacher_topk": teacher(r), "sample_advantages": advantages(r),
+             "ref_chosen_logps": -30.0, "ref_rejected_logps": -25.0} for p, c, r in shapes]
 
 
 def test_response_columns_span():
@@ -48,7 +52,7 @@ def test_cropped_forward_matches_full_logits(tiny_model, monkeypatch, name):
         rows = [{"prompt_ids": p["prompt_ids"], "response_ids": p[k]} for k in ("chosen_ids", "rejected_ids") for p in pairs]
         batch = SFTCollator(2)(rows)
     else:
-        batch = PairCollator(2)(pairs)
+        batch = method.collator(2)(pairs)
     module = importlib.import_module(f"methods.{name}")
     results = []
     for forward in (shifted_forward, _full_forward):

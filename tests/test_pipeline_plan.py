@@ -1,16 +1,13 @@
-"""Stage graph, cache keys, the atomic stage cache, recipes and example assembly: fast, in-process."""
+"""Stage graph, cache keys, the atomic stage cache, recipes: fast, in-process."""
 from __future__ import annotations
 
 import os
 
 import pytest
-import torch
 
 from bench.pipeline.cache import StageCache
 from bench.pipeline.plan import build_plan, compute_keys
 from bench.recipe import RecipeError, load_recipe, profile_for
-from methods.examples import AlignmentError, attach_ref_logps, attach_store, response_view, with_samples
-from methods.topk import TopKStore
 
 TEACHER_CHAIN = ["ref_teacher", "dpo_teacher"]
 
@@ -37,16 +34,16 @@ def test_stage_wiring_follows_the_method_declarations():
     assert plan["dpo_teacher"].deps == {"init": "ref_teacher"}
     assert plan["dckd"].deps == {"init": "sft", "teacher_topk": "teacher_topk"}
     assert plan["samples_dckd"].deps == {"generator": "dckd"}
-    assert plan["advantages_dckd"].deps == {"samples": "samples_dckd", "dpo_teacher": "dpo_teacher", "advantage_reference": "ref_teacher"}
+    assert plan["advantages_dckd"].deps == {"samples": "samples_dckd", "dpo_teacher": "dpo_teacher", "advantage_baseline": "ref_teacher"}
     assert plan["adpa_plus"].deps == {"init": "dckd", "samples": "samples_dckd", "advantages": "advantages_dckd"}
     assert plan["dpo_teacher"].config["method"] == "dpo" and plan["ref_teacher"].config["method"] == "sft"
     assert "eval_adpa_plus" not in plan_for("adpa_plus", evaluate=False)
 
 
 def test_student_init_reference_uses_the_generating_student():
-    recipe = load_recipe("test", ["advantages.reference=student_init"])
+    recipe = load_recipe("test", ["advantages.baseline=student_init"])
     plan = plan_for("adpa_plus", recipe)
-    assert plan["advantages_dckd"].deps["advantage_reference"] == "dckd"
+    assert plan["advantages_dckd"].deps["advantage_baseline"] == "dckd"
     assert "ref_teacher" in plan  # still needed: the DPO teacher starts from it
 
 
@@ -122,29 +119,6 @@ def test_stage_cache_commit_is_atomic_and_cleans_dead_leftovers(tmp_path):
     final = cache.commit("dckd", key, tmp, {"summary": {}})
     assert cache.is_done("dckd", key) and (final / "out.txt").read_text() == "ok" and not tmp.exists()
     assert cache.manifest("dckd", key)["key"] == key
-
-
-def _store(responses):
-    entries = [{"topk_ids": torch.zeros(len(r), 2, dtype=torch.int32), "topk_values": torch.ones(len(r), 2),
-                "topk_tail": torch.zeros(len(r)), "tokens": torch.tensor(r, dtype=torch.int32)} for r in responses]
-    return TopKStore.from_entries(entries)
-
-
-def test_examples_attach_teacher_entries_and_check_alignment():
-    examples = [{"prompt_ids": [1, 2], "chosen_ids": [3, 4, 0], "rejected_ids": [5, 0]}]
-    out = attach_store(examples, _store([[3, 4, 0]]), "chosen", "topk/chosen")
-    assert out[0]["chosen_teacher"]["topk_ids"].shape == (3, 2)
-    with pytest.raises(AlignmentError, match="topk/rejected: entry 0"):
-        attach_store(examples, _store([[5, 7]]), "rejected", "topk/rejected")
-    with pytest.raises(AlignmentError, match="holds 2 entries"):
-        attach_store(examples, _store([[5, 0], [5, 0]]), "rejected")
-    samples = with_samples(examples, [[9, 9, 0]])
-    assert samples[0]["rejected_ids"] == [9, 9, 0] and samples[0]["chosen_ids"] == [3, 4, 0]
-    assert response_view(samples, "rejected") == [{"prompt_ids": [1, 2], "response_ids": [9, 9, 0]}]
-    ref = attach_ref_logps(examples, [-1.5], [-2.5])
-    assert ref[0]["ref_chosen_logps"] == -1.5 and ref[0]["ref_rejected_logps"] == -2.5
-    with pytest.raises(AlignmentError):
-        attach_ref_logps(examples, [-1.0, -2.0], [-1.0])
 
 
 def test_hh_rlhf_local_copy_converts_and_counts_skips(caplog):

@@ -96,13 +96,13 @@ def synthetic_pairs(cfg: PerfConfig, vocab_size: int, special_ids: set[int]) -> 
     def teacher(n: int) -> dict:
         top_ids = torch.stack([torch.randperm(vocab_size, generator=g)[:TOPK] for _ in range(n)]).to(torch.int32)
         probs = torch.softmax(torch.randn(n, TOPK + 1, generator=g) * 2, -1).sort(-1, descending=True).values
-        return {"topk_ids": top_ids, "topk_values": probs[:, :TOPK].contiguous(), "topk_tail": probs[:, TOPK].contiguous()}
+        return {"ids": top_ids, "probs": probs[:, :TOPK].contiguous(), "tail": probs[:, TOPK].contiguous()}
 
     pairs = []
     for _ in range(cfg.n_sequences // 2):
         pairs.append({"prompt_ids": ids(cfg.prompt_len), "chosen_ids": ids(cfg.response_len),
-                      "rejected_ids": ids(cfg.response_len), "chosen_teacher": teacher(cfg.response_len),
-                      "rejected_teacher": teacher(cfg.response_len)})
+                      "rejected_ids": ids(cfg.response_len), "chosen_teacher_topk": teacher(cfg.response_len),
+                      "rejected_teacher_topk": teacher(cfg.response_len)})
     return pairs
 
 

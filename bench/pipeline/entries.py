@@ -21,8 +21,8 @@ def hyperparameters(stage: Stage, recipe: Recipe) -> dict:
     for symbol, fields in (method.headline if method else {}).items():
         hp[symbol] = stage.config["loss"][fields[0]]
     if stage.config["method"] in ("adpa", "adpa_plus"):
-        hp["advantage_reference"] = recipe.advantages.reference
-        hp["ref_floor"] = recipe.advantages.ref_floor
+        hp["advantage_baseline"] = recipe.advantages.baseline
+        hp["advantage_floor"] = recipe.advantages.floor
     return hp
 
 

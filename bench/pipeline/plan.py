@@ -6,14 +6,14 @@ of the method it starts from, and each of its ``needs`` adds the stages that pro
   ref_logps        -> computed inside M's stage from its initial weights (the frozen DPO reference)
   teacher_topk     -> teacher_topk <- dpo_teacher <- ref_teacher
   student_samples  -> samples_G, G = M.sample_generator ("sft" / "dckd") <- training stage G
-  advantages       -> advantages_G <- samples_G, dpo_teacher and the advantage reference (recipe:
-                      advantages.reference: the reference teacher, or the generating student)
+  advantages       -> advantages_G <- samples_G, dpo_teacher and the advantage baseline (recipe:
+                      advantages.baseline: the reference teacher, or the generating student)
 
 The teacher stages are themselves method stages: ref_teacher = SFT of the teacher base model, dpo_teacher = DPO
 of ref_teacher. Stages come out in dependency order; two methods that share a stage share its key and its
 cached directory. Dependency roles name what a stage holds: ``init`` (the weights training starts from),
-``advantage_reference`` (the model advantages are measured against), ``reward_reference`` (the model an evaluated
-model's implicit rewards are measured against).
+``advantage_baseline`` (the model advantages are measured against), ``reward_reference`` (the model an evaluated
+model's implicit rewards are measured against). "Reference" alone means DPO's frozen reference only.
 """
 from __future__ import annotations
 
@@ -107,10 +107,10 @@ class Planner:
         return self._add(Stage(f"samples_{generator}", "samples", "student", deps, config, data=("pref_train",)))
 
     def advantages(self, generator: str) -> str:
-        reference = self.recipe.advantages.reference
+        baseline = self.recipe.advantages.baseline
         deps = {"samples": self.samples(generator), "dpo_teacher": self.dpo_teacher(),
-                "advantage_reference": self.ref_teacher() if reference == "ref_teacher" else self.method_stage(generator)}
-        config = {"reference": reference, "ref_floor": self.recipe.advantages.ref_floor, "topk": asdict(self.recipe.topk),
+                "advantage_baseline": self.ref_teacher() if baseline == "ref_teacher" else self.method_stage(generator)}
+        config = {"baseline": baseline, "floor": self.recipe.advantages.floor, "topk": asdict(self.recipe.topk),
                   "precision": self.recipe.precision}
         return self._add(Stage(f"advantages_{generator}", "advantages", "teacher", deps, config, data=("pref_train",)))
 

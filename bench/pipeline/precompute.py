@@ -34,13 +34,13 @@ def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
 def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
     tokenizer = ctx.tokenizer("student")
     dpo = load_model(str(ctx.model_dir(stage.deps["dpo_teacher"])))
-    reference = load_model(str(ctx.model_dir(stage.deps["advantage_reference"])))
+    baseline = load_model(str(ctx.model_dir(stage.deps["advantage_baseline"])))
     examples = with_samples(ctx.examples("student", "pref_train"), read_samples(ctx.stage_dir(stage.deps["samples"])))
-    view = response_view(examples, "rejected")
+    view = response_view(examples, "sample")
     with ctx.reporter.task(f"{stage.name} (teachers forward)", sum(len(e["response_ids"]) for e in view), "tokens") as task:
-        store = precompute_advantages(dpo, reference, view, tokenizer.pad_token_id, stage.config["topk"]["k"],
-                                      stage.config["ref_floor"], stage.config["topk"]["max_tokens"], progress=task.advance,
-                                      metadata={"reference": stage.config["reference"], "stage": stage.key})
+        store = precompute_advantages(dpo, baseline, view, tokenizer.pad_token_id, stage.config["topk"]["k"],
+                                      stage.config["floor"], stage.config["topk"]["max_tokens"], progress=task.advance,
+                                      metadata={"baseline": stage.config["baseline"], "stage": stage.key})
     store.save(out / "advantages.safetensors")
     best = store.values[:, 0] if len(store.values) else torch.zeros(1)
     return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean())}

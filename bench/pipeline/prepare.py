@@ -4,12 +4,15 @@ dropped and counted) and every stage keyed. A problem found here costs seconds, 
 run before it."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from bench.recipe import Recipe, RecipeError
 
 from .context import RunContext
 from .plan import Stage, base_models, compute_keys, uses_teacher
+
+log = logging.getLogger("bench.run")
 
 
 def check_availability(plan: dict[str, Stage], recipe: Recipe, data_dir: Path | None) -> dict[str, str]:
@@ -29,12 +32,16 @@ def check_availability(plan: dict[str, Stage], recipe: Recipe, data_dir: Path | 
 
 
 def check_tokenizers(ctx: RunContext) -> None:
-    """Teacher and student must share a tokenizer (top-K entries index the student's logits); top-K must fit it."""
-    from methods.tokenize import check_same_vocabulary
+    """Teacher and student must share a tokenizer (top-K entries index the student's logits); top-K must fit it.
+    A difference that the pipeline's template rule covers (methods.tokenize) is a warning on the terminal and in
+    the run log."""
+    from methods.tokenize import check_tokenizer_pair
 
     student = ctx.tokenizer("student")
     if uses_teacher(ctx.plan):
-        check_same_vocabulary(ctx.tokenizer("teacher"), student, ctx.teacher, ctx.student)
+        pair = check_tokenizer_pair(ctx.tokenizer("teacher"), student, ctx.teacher, ctx.student)
+        for warning in pair.warnings:
+            log.warning("%s", warning)
     if any(s.kind in ("topk", "advantages") for s in ctx.plan.values()) and ctx.recipe.topk.k > len(student):
         raise RecipeError(f"{ctx.recipe.source}: topk.k: {ctx.recipe.topk.k} is larger than the vocabulary of "
                           f"{ctx.student} ({len(student)} tokens)")

@@ -15,7 +15,7 @@ from pathlib import Path
 from transformers import TrainerCallback
 
 from methods.base import REF_LOGPS, LossConfig
-from methods.examples import attach_ref_logps, attach_store, response_view, with_samples
+from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
 from methods.registry import get_method
 from methods.topk import TopKStore, precompute_sequence_logps
 from methods.trainer import train, training_arguments
@@ -107,12 +107,12 @@ def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad
     if "teacher_topk" in stage.deps:
         topk_dir = ctx.stage_dir(stage.deps["teacher_topk"])
         for side in ("chosen", "rejected"):
-            examples = attach_store(examples, TopKStore.load(topk_dir / f"{side}.safetensors"), side, f"{topk_dir.name}/{side}")
+            examples = attach_teacher_topk(examples, TopKStore.load(topk_dir / f"{side}.safetensors"), side, f"{topk_dir.name}/{side}")
     if "samples" in stage.deps:
         examples = with_samples(examples, read_samples(ctx.stage_dir(stage.deps["samples"])))
     if "advantages" in stage.deps:
         adv_dir = ctx.stage_dir(stage.deps["advantages"])
-        examples = attach_store(examples, TopKStore.load(adv_dir / "advantages.safetensors"), "rejected", adv_dir.name)
+        examples = attach_advantages(examples, TopKStore.load(adv_dir / "advantages.safetensors"), adv_dir.name)
     return examples
 
 

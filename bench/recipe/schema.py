@@ -77,13 +77,22 @@ class GenerationConfig:
 
 @dataclass(frozen=True)
 class AdvantagesConfig:
-    reference: str = "ref_teacher"  # ref_teacher (paper) | student_init (the released README)
-    ref_floor: str = "ref_min"  # ref_min (this project) | dpo_min (released code) | exact
+    # A(a) = log p_dpo(a) - log p_baseline(a): the baseline is the reference teacher (the paper) or the student that
+    # generated the samples (the released README: student_init).
+    baseline: str = "ref_teacher"  # ref_teacher | student_init
+    # p_baseline of a token outside the baseline's own top-K: the baseline's smallest top-K probability (this
+    # project), the DPO teacher's (the released code: dpo_min), or the baseline's exact probability.
+    floor: str = "baseline_min"  # baseline_min | dpo_min | exact
+
+    RENAMED = {"reference": "baseline", "ref_floor": "floor"}
 
     @classmethod
     def read(cls, s: Section) -> "AdvantagesConfig":
-        return cls(s.string("reference", "ref_teacher", choices=("ref_teacher", "student_init")),
-                   s.string("ref_floor", "ref_min", choices=("ref_min", "dpo_min", "exact")))
+        for old, new in cls.RENAMED.items():
+            if old in s.data:
+                raise RecipeError(f"{s.where(old)}: renamed; use {s.where(new)} (values: see bench/recipe/schema.py)")
+        return cls(s.string("baseline", "ref_teacher", choices=("ref_teacher", "student_init")),
+                   s.string("floor", "baseline_min", choices=("baseline_min", "dpo_min", "exact")))
 
 
 TRAINING_FIELDS = ("learning_rate", "epochs", "batch_size", "grad_accum", "warmup_ratio", "scheduler", "max_steps",
@@ -251,7 +260,7 @@ def read_recipe(data: Any, source: str) -> Recipe:
         lengths={k: LengthsConfig.read(lengths.section(k, ("max_length", "max_prompt_length"), required=True)) for k in ("sft", "pairs")},
         topk=TopKConfig.read(s.section("topk", ("k", "max_tokens"))),
         generation=GenerationConfig.read(s.section("generation", ("max_new_tokens", "batch_size"))),
-        advantages=AdvantagesConfig.read(s.section("advantages", ("reference", "ref_floor"))),
+        advantages=AdvantagesConfig.read(s.section("advantages", ("baseline", "floor", *AdvantagesConfig.RENAMED))),
         training=training, stages=stages, eval=EvalConfig.read(s.section("eval", (
             "heldout", "benchmarks", "limit", "options", "judges", "curves"))),
         figure5=Figure5Config.read(s.section("figure5", ("alpha", "gamma", "eval_benchmarks"))),
