@@ -102,17 +102,27 @@ def check_verifier(judge, args, folder: Path) -> dict:
             "answer_generation": {"model": ver.ANSWER_MODEL, **ver.GENERATION}}
 
 
+def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
+    """The models to grade (default: every one with a published GPT-4 score, best first) and their scores."""
+    from bench.judges import check_mt_bench as mt
+
+    gpt4 = mt.published_scores(folder)
+    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else sorted(gpt4, key=lambda m: -gpt4[m])
+    unknown = [m for m in models if m not in gpt4]
+    if unknown:
+        raise ValueError(f"--models: no GPT-4 published score for {', '.join(unknown)} (in {folder / mt.SCORES_FILE})")
+    if len(models) < 3:
+        raise ValueError(f"--models: a rank correlation needs at least 3 models (got {len(models)})")
+    return models, gpt4
+
+
 def check_mt_bench(judge, args, folder: Path) -> dict:
     from transformers import AutoTokenizer
 
     from bench.judges import check_mt_bench as mt
     from bench.models import materialise_tokenizer
 
-    gpt4 = mt.published_scores(folder)
-    models = [m.strip() for m in args.models.split(",")] if args.models else sorted(gpt4, key=lambda m: -gpt4[m])
-    unknown = [m for m in models if m not in gpt4]
-    if unknown:
-        raise ValueError(f"--models: no GPT-4 published score for {', '.join(unknown)} (in {folder / mt.SCORES_FILE})")
+    models, gpt4 = mt_bench_models(args, folder)
     jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, AutoTokenizer.from_pretrained(materialise_tokenizer()))
     ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
     return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, "wall_s": round(seconds, 1),
@@ -122,13 +132,18 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
 
 def run(args) -> int:
     from bench.judges import get_judge
-    from bench.judges.agreement import summary_text, write_check
+    from bench.judges.agreement import merge_previous, summary_text, write_check
 
     problem = _validate(args)
     if problem:
         return _fail(problem)
     refs = [r.strip() for r in args.references.split(",") if r.strip()]
     folder = Path(args.data_dir) / "mt_bench" if args.data_dir else None
+    try:
+        if "mt_bench" in refs:
+            mt_bench_models(args, folder)  # bad --models fail before any judging
+    except (ValueError, FileNotFoundError) as err:
+        return _fail(str(err))
     try:
         judge = get_judge(args.judge, api_key_env=args.judge_key_env, **_judge_options(args))
     except (ValueError, RuntimeError, OSError) as err:
@@ -148,6 +163,9 @@ def run(args) -> int:
     judged = sum(result[r].get("n_answers", result[r].get("n_judgments", 0)) for r in refs)
     # Cache hits make this smaller than a cold run's cost; judge_stats says how many requests were sent.
     result["seconds_per_judgment"] = round(sum(result[r]["wall_s"] for r in refs) / max(1, judged), 2)
+    for ref in refs:
+        result[ref]["measured"] = result["created"]
+    result = merge_previous(result, args.out)  # a check of one reference keeps the other's last measurement
     path = write_check(result, args.out)
     print_table(result)
     print(summary_text(result))

@@ -95,6 +95,22 @@ def summarise(result: dict, path: Path | None = None) -> dict:
     return out
 
 
+def merge_previous(result: dict, folder: Path | None = None) -> dict:
+    """Keep the references of an earlier check of the same judge (same identity settings) that this run left out."""
+    try:
+        old = json.loads(check_path(result["judge"]["id"], folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return result
+    same = all(old.get("judge", {}).get("settings", {}).get(k) == result["judge"]["settings"].get(k) for k in IDENTITY_SETTINGS)
+    if not same:
+        return result
+    merged = dict(result)
+    for ref in ("verifier", "mt_bench"):
+        if ref not in merged and ref in old:
+            merged[ref] = {**old[ref], "measured": old[ref].get("measured", old.get("created"))}
+    return merged
+
+
 def load_agreement(judge_id: str, settings: dict | None = None, folder: Path | None = None) -> dict | None:
     """The judge's last check, summarised (see summarise); None if unchecked, unreadable, or checked under
     other ``settings`` (compared on IDENTITY_SETTINGS, when given)."""
