@@ -27,6 +27,7 @@ def fake_env(tmp_path, monkeypatch):
     monkeypatch.setattr(bench.judges, "judge_cache_dir", lambda: tmp_path / "judgments")
     # The real command generates SmolLM2 answers once (minutes); here the data's own answers stand in for them.
     monkeypatch.setattr(check_verifier, "model_answers", lambda items, root: [it.reference + " Extra." for it in items])
+    # (answered_prompts, which the command calls, is the real one: it takes answers from model_answers)
     return tmp_path
 
 

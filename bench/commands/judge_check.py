@@ -89,11 +89,8 @@ def check_verifier(judge, args, folder: Path) -> dict:
     from bench.judges import check_verifier as ver
     from bench.judges.agreement import checks_dir
 
-    items = list(builtin.test_prompts())
-    generated = ver.model_answers(items, Path(args.out or checks_dir()))
-    per_prompt = ver.scored_answers(items, generated)
-    k = ver.choose_prompts(per_prompt, args.verifier_pairs)
-    items, per_prompt = items[:k], per_prompt[:k]
+    items, per_prompt = ver.answered_prompts(list(builtin.test_prompts()), args.verifier_pairs,
+                                             Path(args.out or checks_dir()))
     jobs = ver.build_jobs(items, per_prompt, folder)
     ratings, seconds = _rate(judge, jobs, f"verifier answers ({judge.id})")
     return {**ver.agreement(per_prompt, jobs, ratings), "wall_s": round(seconds, 1),

@@ -22,29 +22,58 @@ ANSWER_MODEL = "smollm2-135m"
 GENERATION = {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 8}
 
 
-def model_answers(items, cache_root: Path) -> list[str]:
-    """SmolLM2-135M-Instruct's greedy answers to ``items`` (all held-out prompts), generated once and cached."""
+def _answers_file(cache_root: Path) -> Path:
     from bench.datasets import builtin
 
     version = builtin.build(builtin.DEFAULT_SEED, n_train=0).data_version
-    path = cache_root / "answers" / f"{ANSWER_MODEL}_builtin-{version}_{len(items)}_greedy{GENERATION['max_new_tokens']}.jsonl"
-    if path.is_file():
-        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        if [r["id"] for r in rows] == [it.id for it in items]:
-            return [r["answer"] for r in rows]
-    from bench.models import load_model, load_tokenizer
-    from methods.generate import generate_text
+    return cache_root / "answers" / f"{ANSWER_MODEL}_builtin-{version}_greedy{GENERATION['max_new_tokens']}.jsonl"
 
-    model, tokenizer = load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
-    print(f"judge-check: generating {ANSWER_MODEL}'s greedy answers to {len(items)} held-out prompts (once)", flush=True)
-    texts = generate_text(model, tokenizer, [it.messages for it in items], max_new_tokens=GENERATION["max_new_tokens"],
-                          batch_size=GENERATION["batch_size"], temperature=0.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps({"id": it.id, "answer": t}, ensure_ascii=False) + "\n" for it, t in zip(items, texts)),
-                   encoding="utf-8")
-    os.replace(tmp, path)
-    return texts
+
+def _read_answers(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    answers = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row = json.loads(line)
+            answers[row["id"]] = row["answer"]
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut short by a killed run: that prompt is generated again
+    return answers
+
+
+def model_answers(items, cache_root: Path) -> list[str]:
+    """SmolLM2-135M-Instruct's greedy answers to ``items``: generated once per prompt, cached (JSONL, appended)."""
+    path = _answers_file(cache_root)
+    known = _read_answers(path)
+    missing = [it for it in items if it.id not in known]
+    if missing:
+        from bench.models import load_model, load_tokenizer
+        from methods.generate import generate_text
+
+        model, tokenizer = load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
+        print(f"judge-check: generating {ANSWER_MODEL}'s greedy answers to {len(missing)} held-out prompts (cached)",
+              flush=True)
+        texts = generate_text(model, tokenizer, [it.messages for it in missing], max_new_tokens=GENERATION["max_new_tokens"],
+                              batch_size=GENERATION["batch_size"], temperature=0.0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8") as f:  # whole lines only; a torn last line is skipped on reading
+            f.write("".join(json.dumps({"id": it.id, "answer": t}, ensure_ascii=False) + "\n" for it, t in zip(missing, texts)))
+        known.update({it.id: t for it, t in zip(missing, texts)})
+    return [known[it.id] for it in items]
+
+
+def answered_prompts(items, n_pairs: int, cache_root: Path, chunk: int = 8) -> tuple[list, list[list[dict]]]:
+    """The leading held-out prompts that give at least ``n_pairs`` pairs, with their scored answers; model answers
+    are generated a chunk of prompts at a time, only as far as needed."""
+    per_prompt: list[list[dict]] = []
+    for start in range(0, len(items), chunk):
+        batch = items[start:start + chunk]
+        per_prompt += scored_answers(batch, model_answers(batch, cache_root))
+        k = choose_prompts(per_prompt, n_pairs)
+        if k < len(per_prompt) or sum(len(prompt_pairs(a)) for a in per_prompt) >= n_pairs:
+            return list(items[:k]), per_prompt[:k]
+    return list(items), per_prompt
 
 
 def scored_answers(items, generated: list[str] | None) -> list[list[dict]]:
