@@ -2,17 +2,27 @@
 for dead endpoints, cheap defaults, and a warning before a key goes over plain http to another host."""
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from bench.judges import RatingRequest, get_judge
 from bench.judges import openai_compat
-from bench.judges.openai_compat import OpenAICompatJudge, warn_plain_http_key
+from bench.judges.openai_compat import OpenAICompatJudge
 
 from judges_helpers import FaultyChatServer
 
 
 def _req(text: str, scale=None) -> RatingRequest:
-    return RatingRequest(messages=[{"role": "system", "content": "judge"}, {"role": "user", "content": text}], scale=scale)
+    messages = [{"role": "system", "content": "judge"}, {"role": "user", "content": text}]
+    return RatingRequest(messages=messages, scale=scale) if scale else RatingRequest(messages=messages)
+
+
+def _no_network(monkeypatch, sent: list):
+    """Requests never leave this machine: httpx's client answers [[5]] itself and records what it was given."""
+    def post(self, url, json=None, headers=None, **kwargs):
+        sent.append({"url": url, "auth": (headers or {}).get("Authorization")})
+        return httpx.Response(200, json={"choices": [{"message": {"content": "[[5]]"}}]}, request=httpx.Request("POST", url))
+    monkeypatch.setattr(httpx.Client, "post", post)
 
 
 def test_a_rating_outside_the_scale_is_a_parse_failure(tmp_path):
@@ -20,13 +30,20 @@ def test_a_rating_outside_the_scale_is_a_parse_failure(tmp_path):
               "edge": ["ok:[[10]]"]}
     with FaultyChatServer(script) as server:
         judge = OpenAICompatJudge("m", server.base_url, api_key_env=None, cache_path=tmp_path / "c.sqlite")
-        off, zero, ok, edge, small = judge.rate([_req("off"), _req("zero"), _req("ok"), _req("edge"), _req("ok", (1, 5))])
+        off, zero, ok, edge = judge.rate([_req("off"), _req("zero"), _req("ok"), _req("edge")])
         judge.close()
     assert off.rating is None and off.error == "parse: rating 85 is outside the scale 1..10"
     assert off.raw == "Great answer. Rating: [[85]]"  # the judge's text is kept for the record
     assert zero.rating is None and ok.rating == 7.0 and edge.rating == 10.0
-    assert small.rating is None and "1..5" in small.error  # a request may carry its own scale
-    assert judge.stats.parse_failures == 3
+    assert judge.stats.parse_failures == 2
+
+
+def test_a_request_may_carry_its_own_scale(tmp_path):
+    with FaultyChatServer({"ok": ["ok:Rating: [[7]]"]}) as server:
+        judge = OpenAICompatJudge("m", server.base_url, api_key_env=None)
+        small, default = judge.rate([_req("ok", (1, 5)), _req("ok")])
+        judge.close()
+    assert small.rating is None and "outside the scale 1..5" in small.error and default.rating == 7.0
 
 
 def test_timeout_and_retries_are_settable_through_get_judge(tmp_path):
@@ -89,27 +106,26 @@ def test_default_worst_case_per_judgment_is_about_a_minute_and_a_half_at_most():
 
 def test_plain_http_key_warning_once_and_only_off_loopback(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("JUDGE_TEST_KEY", "sk-secret")
-    monkeypatch.setattr(openai_compat, "_warned_plain_http", set())
+    monkeypatch.setattr(openai_compat, "_warned_plain_http", set(), raising=False)
     judge = OpenAICompatJudge("m", "http://judge.example.org:8000/v1", api_key_env="JUDGE_TEST_KEY")
     sent = []
-    # No traffic leaves this machine: the request itself is replaced, the warning path is the real one.
-    monkeypatch.setattr(judge, "_attempt", lambda endpoint, body, read: sent.append(body) or "[[5]]")
+    _no_network(monkeypatch, sent)
     ratings = judge.rate([_req("a"), _req("b")])
     judge.close()
     err = capsys.readouterr().err
-    assert [r.rating for r in ratings] == [5.0, 5.0] and len(sent) == 2
+    assert [r.rating for r in ratings] == [5.0, 5.0] and [r["auth"] for r in sent] == ["Bearer sk-secret"] * 2
     assert err.count("warning: sending the API key from $JUDGE_TEST_KEY over plain http://") == 1
     assert "sk-secret" not in err and "judge.example.org" in err
     for quiet in ("http://127.0.0.1:8000/v1", "http://localhost/v1", "http://[::1]:9/v1", "https://judge.example.org/v1"):
-        assert not warn_plain_http_key(quiet, "JUDGE_TEST_KEY"), quiet
+        assert not openai_compat.warn_plain_http_key(quiet, "JUDGE_TEST_KEY"), quiet
     assert capsys.readouterr().err == ""
 
 
 def test_no_key_no_warning(monkeypatch, capsys):
     monkeypatch.delenv("JUDGE_TEST_KEY", raising=False)
-    monkeypatch.setattr(openai_compat, "_warned_plain_http", set())
+    monkeypatch.setattr(openai_compat, "_warned_plain_http", set(), raising=False)
     judge = OpenAICompatJudge("m", "http://judge.example.org/v1", api_key_env="JUDGE_TEST_KEY")
-    monkeypatch.setattr(judge, "_attempt", lambda endpoint, body, read: "[[5]]")
+    _no_network(monkeypatch, [])
     judge.rate([_req("a")])
     judge.close()
     assert "warning" not in capsys.readouterr().err
