@@ -10,8 +10,8 @@ single grades, pass (every constraint) against fail.
 """
 from __future__ import annotations
 
+import functools
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -42,16 +42,22 @@ def _read_answers(path: Path) -> dict[str, str]:
     return answers
 
 
+@functools.lru_cache(maxsize=1)
+def _answer_model():
+    from bench.models import load_model, load_tokenizer
+
+    return load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
+
+
 def model_answers(items, cache_root: Path) -> list[str]:
     """SmolLM2-135M-Instruct's greedy answers to ``items``: generated once per prompt, cached (JSONL, appended)."""
     path = _answers_file(cache_root)
     known = _read_answers(path)
     missing = [it for it in items if it.id not in known]
     if missing:
-        from bench.models import load_model, load_tokenizer
         from methods.generate import generate_text
 
-        model, tokenizer = load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
+        model, tokenizer = _answer_model()
         print(f"judge-check: generating {ANSWER_MODEL}'s greedy answers to {len(missing)} held-out prompts (cached)",
               flush=True)
         texts = generate_text(model, tokenizer, [it.messages for it in missing], max_new_tokens=GENERATION["max_new_tokens"],
