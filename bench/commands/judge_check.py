@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
                    help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
     p.add_argument("--references", default="verifier,mt_bench", help="which references to measure (verifier, mt_bench)")
-    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: every core)")
+    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, half the cores, "
+                   "at most 4; on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
     p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")
     p.add_argument("--judge-retries", type=int, default=None, help="retries of a failed judge request")
     p.add_argument("--judge-key-env", default=None, help="environment variable holding an API judge's key")
@@ -61,8 +62,8 @@ def _validate(args) -> str | None:
 
 def _judge_options(args) -> dict:
     options = {}
-    if args.judge.startswith("local-"):
-        options["threads"] = args.threads or os.cpu_count() or 2
+    if args.judge.startswith("local-") and args.threads:
+        options["threads"] = args.threads
     if args.judge_timeout is not None:
         options["timeout_s"] = args.judge_timeout
     if args.judge_retries is not None:

@@ -51,8 +51,12 @@ def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | Non
 
 
 def cluster_bootstrap(n_clusters: int, statistic: Callable[[np.ndarray], float],
-                      seed: int = SEED, n_resamples: int = N_RESAMPLES) -> tuple[float, float] | None:
-    """95% percentile interval of ``statistic(cluster indices)`` over resampled clusters; None if undefined."""
+                      seed: int = SEED, n_resamples: int = N_RESAMPLES, max_undefined: float = 0.1) -> tuple[float, float] | None:
+    """95% percentile interval of ``statistic(cluster indices)`` over resampled clusters.
+
+    A resample where the statistic is undefined (e.g. a rank correlation of constant means, when few clusters
+    are drawn several times) is left out; None when more than ``max_undefined`` of them are, or fewer than 2 clusters.
+    """
     if n_clusters < 2:
         return None
 
@@ -64,9 +68,10 @@ def cluster_bootstrap(n_clusters: int, statistic: Callable[[np.ndarray], float],
         warnings.simplefilter("ignore")  # degenerate resamples (e.g. constant ratings) give NaN, handled below
         result = stats.bootstrap((np.arange(n_clusters),), stat, vectorized=False, n_resamples=n_resamples,
                                  method="percentile", confidence_level=0.95, rng=np.random.default_rng(seed))
-    low, high = result.confidence_interval
-    if not (math.isfinite(low) and math.isfinite(high)):
+    values = np.asarray(result.bootstrap_distribution, dtype=float)
+    if np.isnan(values).mean() > max_undefined:
         return None
+    low, high = np.nanpercentile(values, [2.5, 97.5])
     return float(low), float(high)
 
 
