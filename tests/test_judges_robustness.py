@@ -135,3 +135,19 @@ def test_no_key_no_warning(monkeypatch, capsys):
 def test_nonsense_settings_are_refused(bad):
     with pytest.raises(ValueError, match="timeout"):
         OpenAICompatJudge("m", "http://127.0.0.1:9/v1", api_key_env=None, **bad)
+
+
+def test_eval_context_options_reach_the_judge(tmp_path):
+    from types import SimpleNamespace
+
+    from bench.judges import judge_for, judge_options
+
+    assert judge_options({"judge_timeout": "12", "judge_retries": 0, "other": 1}) == {"timeout_s": 12.0, "max_retries": 0}
+    ctx = SimpleNamespace(options={"judge_timeout": 3, "judge_retries": 1, "judge_cache_dir": tmp_path}, judge=None,
+                          out_dir=tmp_path, _loaded={})
+    ctx.judge = "openai:m@http://127.0.0.1:9/v1"
+    judge, _ = judge_for(ctx, "mt_bench")
+    assert (judge.timeout_s, judge.max_retries) == (3.0, 1)
+    judge.close()
+    with pytest.raises(ValueError, match="applies to local judges only"):
+        get_judge("openai:m@http://127.0.0.1:9/v1", rating="expected")
