@@ -26,4 +26,13 @@ def gguf_tokenizer(gguf: Path):
 
     size = gguf.stat().st_size
     folder = _atomic_folder(cache_dir() / "models" / f"{gguf.stem}-{size}-tokenizer", build)
-    return AutoTokenizer.from_pretrained(folder)
+    # transformers warns about the pre-tokenizer regex of GGUF-converted Qwen tokenizers; only the chat template
+    # is used here (the server tokenizes), so the warning says nothing about these judgments.
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        return AutoTokenizer.from_pretrained(folder)
+    finally:
+        hf_logging.set_verbosity(level)
