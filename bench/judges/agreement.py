@@ -1,0 +1,128 @@
+"""Where `bench judge-check` keeps a judge's measured agreement, and the short summary reports attach to it.
+
+``$BENCH_CACHE_DIR/judge_checks/<safe judge id>.json`` (strict JSON, written to a temporary file and renamed).
+``load_agreement(judge_id)`` returns a short dict for the details of every judge-based metric and for report
+footnotes, or None when the judge was never checked (or was checked with other settings, when given).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from pathlib import Path
+
+# Settings that change what a judge says: a check made under others does not describe it.
+IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "prefix", "top_logprobs", "grammar", "temperature")
+
+
+def checks_dir() -> Path:
+    from bench.models import cache_dir
+
+    return cache_dir() / "judge_checks"
+
+
+def check_path(judge_id: str, folder: Path | None = None) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
+    return (folder or checks_dir()) / f"{safe}.json"
+
+
+def _finite(obj):
+    """Round floats, and refuse NaN / Infinity: the file is strict JSON."""
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise ValueError("judge check results must be finite numbers")
+        return round(obj, 4)
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def write_check(result: dict, folder: Path | None = None) -> Path:
+    path = check_path(result["judge"]["id"], folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(json.dumps(_finite(result), indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _interval(ci) -> str:
+    return "[n/a]" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _value(v) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def summary_text(result: dict) -> str:
+    parts = []
+    mt = result.get("mt_bench")
+    if mt:
+        parts.append(f"vs GPT-4 on MT-Bench: Spearman {_value(mt['spearman']['value'])} {_interval(mt['spearman']['ci95'])}, "
+                     f"Kendall {_value(mt['kendall']['value'])} {_interval(mt['kendall']['ci95'])}, "
+                     f"n={mt['n_models']} models x {mt['n_questions']} questions (turn 1)")
+    ver = result.get("verifier")
+    if ver:
+        acc, roc = ver["pairwise_accuracy"], ver["auroc"]
+        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(acc['ci95'])}, "
+                     f"n={acc['n_pairs']} pairs; AUROC {_value(roc['value'])} {_interval(roc['ci95'])}, "
+                     f"n={roc['n_pass']} pass / {roc['n_fail']} fail answers, {ver['n_prompts']} prompts")
+    return f"{result['judge']['id']} " + "; ".join(parts) if parts else f"{result['judge']['id']}: no reference measured"
+
+
+def summarise(result: dict, path: Path | None = None) -> dict:
+    mt, ver = result.get("mt_bench"), result.get("verifier")
+    out = {"judge": result["judge"]["id"], "measured": result.get("created"), "text": summary_text(result)}
+    if path:
+        out["file"] = str(path)
+    if mt:
+        out["mt_bench_gpt4"] = {k: mt[k] for k in ("n_models", "n_questions")} | {
+            "spearman": mt["spearman"]["value"], "spearman_ci95": mt["spearman"]["ci95"],
+            "kendall": mt["kendall"]["value"], "kendall_ci95": mt["kendall"]["ci95"]}
+    if ver:
+        out["verifier"] = {"pairwise_accuracy": ver["pairwise_accuracy"]["value"],
+                           "pairwise_accuracy_ci95": ver["pairwise_accuracy"]["ci95"],
+                           "n_pairs": ver["pairwise_accuracy"]["n_pairs"], "auroc": ver["auroc"]["value"],
+                           "auroc_ci95": ver["auroc"]["ci95"], "n_prompts": ver["n_prompts"]}
+    if "seconds_per_judgment" in result:
+        out["seconds_per_judgment"] = result["seconds_per_judgment"]
+    return out
+
+
+def merge_previous(result: dict, folder: Path | None = None) -> dict:
+    """Keep the references of an earlier check of the same judge (same identity settings) that this run left out."""
+    try:
+        old = json.loads(check_path(result["judge"]["id"], folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return result
+    same = all(old.get("judge", {}).get("settings", {}).get(k) == result["judge"]["settings"].get(k) for k in IDENTITY_SETTINGS)
+    if not same:
+        return result
+    merged = dict(result)
+    for ref in ("verifier", "mt_bench"):
+        if ref not in merged and ref in old:
+            merged[ref] = {**old[ref], "measured": old[ref].get("measured", old.get("created"))}
+    return merged
+
+
+def load_agreement(judge_id: str, settings: dict | None = None, folder: Path | None = None) -> dict | None:
+    """The judge's last check, summarised (see summarise); None if unchecked, unreadable, or checked under
+    other ``settings`` (compared on IDENTITY_SETTINGS, when given)."""
+    path = check_path(judge_id, folder)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(result, dict) or result.get("judge", {}).get("id") != judge_id:
+        return None
+    if settings is not None:
+        stored = result["judge"].get("settings", {})
+        if any(stored.get(k) != settings.get(k) for k in IDENTITY_SETTINGS):
+            return None
+    return summarise(result, path)

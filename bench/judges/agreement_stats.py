@@ -1,0 +1,90 @@
+"""Agreement statistics for `bench judge-check`, all from scipy: nothing here is a hand-written formula.
+
+- pairwise accuracy: over pairs (rating of the better answer, rating of the worse), 1 when the better is rated
+  higher, 1/2 for a tie, 0 otherwise; 95% Wilson interval from ``binomtest(...).proportion_ci``. With ties the
+  success count is not whole: the interval then runs from the lower Wilson bound at the count rounded down to
+  the upper bound at the count rounded up (conservative; exact without ties).
+- AUROC of single grades, pass against fail: Mann-Whitney U / (n_pass * n_fail) (``mannwhitneyu``).
+- Spearman / Kendall correlation of per-model means with reference scores (``spearmanr``, ``kendalltau``).
+- Bootstrap intervals (``scipy.stats.bootstrap``, percentile, fixed seed) resample clusters: prompts for the
+  verifier figures, questions for the MT-Bench ones, since answers to one prompt are not independent.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import stats
+
+SEED = 20250601
+N_RESAMPLES = 2000
+
+
+def _finite(x) -> float | None:
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def pair_outcomes(pairs: Sequence[tuple[float, float]]) -> list[float]:
+    """1 / 0.5 / 0 per (better answer's rating, worse answer's rating)."""
+    return [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs]
+
+
+def wilson_interval(outcomes: Sequence[float]) -> tuple[float, float] | None:
+    n = len(outcomes)
+    if n == 0:
+        return None
+    k = sum(outcomes)
+    low = stats.binomtest(math.floor(k), n).proportion_ci(0.95, method="wilson").low
+    high = stats.binomtest(math.ceil(k), n).proportion_ci(0.95, method="wilson").high
+    return float(low), float(high)
+
+
+def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | None:
+    """P(a positive is rated above a negative), ties counting half."""
+    if not len(positives) or not len(negatives):
+        return None
+    u = stats.mannwhitneyu(positives, negatives, alternative="two-sided").statistic
+    return _finite(u / (len(positives) * len(negatives)))
+
+
+def cluster_bootstrap(n_clusters: int, statistic: Callable[[np.ndarray], float],
+                      seed: int = SEED, n_resamples: int = N_RESAMPLES, max_undefined: float = 0.1) -> tuple[float, float] | None:
+    """95% percentile interval of ``statistic(cluster indices)`` over resampled clusters.
+
+    A resample where the statistic is undefined (e.g. a rank correlation of constant means, when few clusters
+    are drawn several times) is left out; None when more than ``max_undefined`` of them are, or fewer than 2 clusters.
+    """
+    if n_clusters < 2:
+        return None
+
+    def stat(idx):
+        value = statistic(np.asarray(idx, dtype=int))
+        return np.nan if value is None else value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate resamples (e.g. constant ratings) give NaN, handled below
+        result = stats.bootstrap((np.arange(n_clusters),), stat, vectorized=False, n_resamples=n_resamples,
+                                 method="percentile", confidence_level=0.95, rng=np.random.default_rng(seed))
+    values = np.asarray(result.bootstrap_distribution, dtype=float)
+    if np.isnan(values).mean() > max_undefined:
+        return None
+    low, high = np.nanpercentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def correlation(kind: str, x: Sequence[float], y: Sequence[float]) -> float | None:
+    if len(x) < 3 or len(set(x)) < 2 or len(set(y)) < 2:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = (stats.spearmanr(x, y) if kind == "spearman" else stats.kendalltau(x, y)).statistic
+    return _finite(value)
+
+
+def correlation_pvalue(kind: str, x: Sequence[float], y: Sequence[float]) -> float | None:
+    if correlation(kind, x, y) is None:
+        return None
+    return _finite((stats.spearmanr(x, y) if kind == "spearman" else stats.kendalltau(x, y)).pvalue)

@@ -1,0 +1,134 @@
+"""Agreement statistics on constructed data whose answers are known, and the stored check's round trip."""
+from __future__ import annotations
+
+import json
+import math
+from types import SimpleNamespace
+
+import pytest
+from scipy import stats
+
+from bench.judges import check_mt_bench as mt
+from bench.judges import check_verifier as ver
+from bench.judges.agreement import check_path, load_agreement, summary_text, write_check
+from bench.judges.agreement_stats import auroc, cluster_bootstrap, correlation, pair_outcomes, wilson_interval
+
+
+def R(x):
+    return SimpleNamespace(rating=x)
+
+
+def test_pairwise_outcomes_and_wilson_interval():
+    outcomes = pair_outcomes([(2, 1), (3, 1), (1, 2), (2, 2)])
+    assert outcomes == [1.0, 1.0, 0.0, 0.5]
+    low, high = wilson_interval(outcomes)  # 2.5 successes: from Wilson(2/4).low to Wilson(3/4).high
+    assert low == pytest.approx(stats.binomtest(2, 4).proportion_ci(method="wilson").low)
+    assert high == pytest.approx(stats.binomtest(3, 4).proportion_ci(method="wilson").high)
+    no_ties = wilson_interval([1.0] * 8 + [0.0] * 2)
+    ci = stats.binomtest(8, 10).proportion_ci(method="wilson")
+    assert no_ties == pytest.approx((ci.low, ci.high)) and wilson_interval([]) is None
+
+
+def test_auroc_counts_ties_half():
+    assert auroc([3, 4, 5], [1, 2, 3]) == pytest.approx(8.5 / 9)
+    assert auroc([5, 6], [1, 2]) == 1.0 and auroc([1, 2], [5, 6]) == 0.0
+    assert auroc([], [1]) is None
+
+
+def test_cluster_bootstrap_is_seeded_and_brackets_the_estimate():
+    values = [0.1, 0.4, 0.35, 0.8, 0.55, 0.6, 0.2, 0.9]
+
+    def mean(idx):
+        return sum(values[i] for i in idx) / len(idx)
+
+    first, second = cluster_bootstrap(len(values), mean), cluster_bootstrap(len(values), mean)
+    assert first == second and first[0] < sum(values) / len(values) < first[1]
+    assert cluster_bootstrap(5, lambda idx: 1.0) == (1.0, 1.0)
+    assert cluster_bootstrap(1, mean) is None
+
+
+def test_mt_bench_agreement_recovers_known_rankings():
+    models = ["a", "b", "c", "d"]
+    gpt4 = {"a": 9.0, "b": 7.5, "c": 6.0, "d": 4.0}
+    questions = [81, 82, 83, 84, 85]
+    jobs = [{"model": m, "question_id": q} for q in questions for m in models]
+    same = [R(gpt4[j["model"]] + (j["question_id"] % 2) * 0.3) for j in jobs]  # noise that keeps the order
+    result = mt.agreement(jobs, same, gpt4, models, questions)
+    assert result["spearman"]["value"] == pytest.approx(1.0) and result["kendall"]["value"] == pytest.approx(1.0)
+    assert result["spearman"]["ci95"] == (1.0, 1.0) and result["n_failed"] == 0
+    reverse = [R(11 - gpt4[j["model"]]) for j in jobs]
+    assert mt.agreement(jobs, reverse, gpt4, models, questions)["spearman"]["value"] == pytest.approx(-1.0)
+    # A failed judgment is left out of the model's mean, never counted as a rating.
+    holes = [R(None) if (j["model"], j["question_id"]) == ("d", 81) else r for j, r in zip(jobs, same)]
+    result = mt.agreement(jobs, holes, gpt4, models, questions)
+    assert result["n_failed"] == 1 and result["model_means"]["d"] == pytest.approx(4.0 + 0.3 * 2 / 4)
+
+
+def test_select_questions_spreads_over_categories():
+    questions = [{"question_id": i, "category": c} for c in ("w", "r", "m") for i in range(3)]
+    questions = [dict(q, question_id=n) for n, q in enumerate(questions)]
+    chosen = mt.select_questions(questions, 5)
+    assert [q["category"] for q in chosen] == ["w", "r", "m", "w", "r"]
+    assert [q["question_id"] for q in chosen] == [0, 3, 6, 1, 4]
+
+
+def test_published_scores_errors_name_the_line(tmp_path):
+    (tmp_path / mt.SCORES_FILE).write_text("model,mt_bench_gpt4_score\ngpt-4,8.99\nbroken,high\n")
+    with pytest.raises(ValueError, match=r"gpt4_published_scores.csv: line 3"):
+        mt.published_scores(tmp_path)
+
+
+def test_verifier_agreement_on_a_perfect_and_a_reversed_judge():
+    per_prompt = [
+        [{"source": "chosen", "score": 1.0, "passed": True}, {"source": "rejected", "score": 0.5, "passed": False},
+         {"source": "model", "score": 0.0, "passed": False}],
+        [{"source": "chosen", "score": 1.0, "passed": True}, {"source": "rejected", "score": 0.0, "passed": False},
+         {"source": "model", "score": 1.0, "passed": True}],
+    ]
+    assert ver.prompt_pairs(per_prompt[0]) == [(0, 1), (0, 2), (1, 2)]
+    assert ver.prompt_pairs(per_prompt[1]) == [(0, 1), (2, 1)]  # equal scores make no pair
+    assert ver.choose_prompts(per_prompt, 3) == 1 and ver.choose_prompts(per_prompt, 99) == 2
+    jobs = [{"prompt": p, "answer": a} for p in range(2) for a in range(3)]
+    perfect = [R(1 + 9 * per_prompt[j["prompt"]][j["answer"]]["score"]) for j in jobs]
+    result = ver.agreement(per_prompt, jobs, perfect)
+    assert result["pairwise_accuracy"]["value"] == 1.0 and result["pairwise_accuracy"]["n_pairs"] == 5
+    assert result["auroc"]["value"] == 1.0 and (result["auroc"]["n_pass"], result["auroc"]["n_fail"]) == (3, 3)
+    reversed_ = [R(11 - r.rating) for r in perfect]
+    assert ver.agreement(per_prompt, jobs, reversed_)["pairwise_accuracy"]["value"] == 0.0
+    constant = [R(5.0) for _ in jobs]
+    flat = ver.agreement(per_prompt, jobs, constant)
+    assert flat["pairwise_accuracy"]["value"] == 0.5 and flat["pairwise_accuracy"]["ties"] == 5
+    assert flat["auroc"]["value"] == 0.5
+
+
+def test_correlation_of_constant_means_is_undefined_not_nan():
+    assert correlation("spearman", [5, 5, 5, 5], [1, 2, 3, 4]) is None
+
+
+def _result(judge_id="local-test", value=0.79):
+    return {"judge": {"id": judge_id, "settings": {"model": "m", "rating_mode": "expected", "model_sha256": "abc"}},
+            "created": "2026-12-01T00:00:00+00:00",
+            "mt_bench": {"n_models": 25, "n_questions": 16, "spearman": {"value": value, "ci95": (0.5, 0.9)},
+                         "kendall": {"value": 0.6, "ci95": (0.4, 0.8)}},
+            "verifier": {"n_prompts": 50, "pairwise_accuracy": {"value": 0.71, "ci95": (0.6, 0.8), "n_pairs": 120},
+                         "auroc": {"value": 0.7, "ci95": (0.6, 0.8), "n_pass": 60, "n_fail": 90}}}
+
+
+def test_check_file_round_trip_and_summary(tmp_path):
+    path = write_check(_result(), tmp_path)
+    assert path == check_path("local-test", tmp_path) and json.loads(path.read_text())["mt_bench"]["n_questions"] == 16
+    summary = load_agreement("local-test", folder=tmp_path)
+    assert summary["mt_bench_gpt4"]["spearman"] == 0.79 and summary["verifier"]["n_pairs"] == 120
+    assert summary["text"].startswith("local-test vs GPT-4 on MT-Bench: Spearman 0.79 [0.50, 0.90]")
+    assert "n=25 models x 16 questions" in summary["text"] and "pairwise accuracy 0.71 [0.60, 0.80], n=120 pairs" in summary["text"]
+    assert load_agreement("never-checked", folder=tmp_path) is None
+    other = {"model": "m", "rating_mode": "greedy", "model_sha256": "abc"}
+    assert load_agreement("local-test", settings=other, folder=tmp_path) is None
+    assert load_agreement("local-test", settings=dict(other, rating_mode="expected"), folder=tmp_path) is not None
+
+
+def test_non_finite_results_are_refused_and_nothing_is_written(tmp_path):
+    with pytest.raises(ValueError, match="finite"):
+        write_check(_result("nan-judge", math.nan), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert "no reference measured" in summary_text({"judge": {"id": "x"}})

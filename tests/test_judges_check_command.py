@@ -1,0 +1,77 @@
+"""`bench judge-check` end to end against a fake judge endpoint on loopback (no model, a few seconds)."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import bench.judges
+from bench.cli import main
+from bench.judges import check_verifier
+from bench.judges.agreement import load_agreement
+
+from judges_helpers import FaultyChatServer
+
+ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S)
+
+
+def length_judge(body: dict) -> str:
+    """Rates by answer length (1..10): a judge with some signal, fully determined by its input."""
+    answer = ANSWER.search(body["messages"][-1]["content"]).group(1)
+    return f"ok:Explanation: measured. Rating: [[{min(10, 1 + len(answer) // 150)}]]"
+
+
+@pytest.fixture()
+def fake_env(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench.judges, "judge_cache_dir", lambda: tmp_path / "judgments")
+    # The real command generates SmolLM2 answers once (minutes); here the data's own answers stand in for them.
+    monkeypatch.setattr(check_verifier, "model_answers", lambda items, root: [it.reference + " Extra." for it in items])
+    # (answered_prompts, which the command calls, is the real one: it takes answers from model_answers)
+    return tmp_path
+
+
+def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_dir, capsys):
+    with FaultyChatServer(length_judge) as server:
+        judge_id = f"openai:fake@{server.base_url}"
+        code = main(["judge-check", "--judge", judge_id, "--questions", "3", "--models", "gpt-4,alpaca-13b,chatglm-6b,vicuna-7b-v1.3",
+                     "--verifier-pairs", "6", "--data-dir", str(data_dir), "--out", str(fake_env / "checks")])
+        sent = len(server.requests)
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured.err
+    [path] = (fake_env / "checks").glob("*.json")
+    result = json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-standard JSON constant {c}"))
+    mt = result["mt_bench"]
+    assert (mt["n_models"], mt["n_questions"], mt["n_judgments"]) == (4, 3, 12) and mt["turn"] == 1
+    assert mt["question_ids"] == [81, 91, 101]  # one question from each of the first three categories
+    assert set(mt["model_means"]) == {"gpt-4", "alpaca-13b", "chatglm-6b", "vicuna-7b-v1.3"}
+    ver = result["verifier"]
+    assert ver["pairwise_accuracy"]["n_pairs"] >= 6 and ver["n_answers"] == 3 * ver["n_prompts"]
+    assert sent == mt["n_judgments"] + ver["n_answers"]
+    assert "Spearman (model means)" in out and "pairwise accuracy (Wilson)" in out and "AUROC" in out
+    summary = load_agreement(judge_id, folder=fake_env / "checks")
+    assert summary["mt_bench_gpt4"]["n_questions"] == 3 and "vs exact verifier" in summary["text"]
+
+    # Only one reference this time: the other's last measurement is kept, and cached judgments are not re-sent.
+    with FaultyChatServer(length_judge) as server:
+        code = main(["judge-check", "--judge", judge_id, "--references", "verifier", "--verifier-pairs", "6",
+                     "--data-dir", str(data_dir), "--out", str(fake_env / "checks")])
+    assert code == 0
+    kept = json.loads(path.read_text())
+    assert kept["mt_bench"]["n_judgments"] == 12 and kept["verifier"]["n_prompts"] == ver["n_prompts"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--questions", "0"], "--questions must be at least 1"),
+    (["--references", "vibes"], "--references 'vibes'"),
+    (["--models", "gpt-4,nosuch-model", "--references", "mt_bench"], "no GPT-4 published score for nosuch-model"),
+    (["--judge", "local-nosuch"], "unknown judge 'local-nosuch'"),
+])
+def test_bad_arguments_are_one_clear_line(fake_env, data_dir, capsys, args, message):
+    argv = ["judge-check", "--judge", "openai:fake@http://127.0.0.1:9/v1", "--data-dir", str(data_dir),
+            "--out", str(fake_env / "checks")] + args  # a repeated --judge: argparse keeps the last
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (fake_env / "checks").exists()
