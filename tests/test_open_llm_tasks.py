@@ -9,6 +9,8 @@ import pytest
 
 from bench.evals import EvalContext, get_benchmark
 from bench.evals.open_llm import TASK_NAMES, TASKS, write_task_configs
+from bench.evals.open_llm.items import check_mean, item_scores
+from bench.evals.open_llm.tasks import TASKS_BY_NAME
 
 GSM8K = {t.name: t for t in TASKS}["gsm8k"]
 
@@ -84,26 +86,37 @@ class _AnswerKeyLM:
         self.lm = Fake()
 
 
-def _gsm8k_run(gsm8k_dir: Path, out: Path, monkeypatch, parity: int, **options):
+def _gsm8k_run(gsm8k_dir: Path, out: Path, monkeypatch, parity: int):
     import lm_eval.models.huggingface as hf
 
     rows = [json.loads(line) for line in (gsm8k_dir / "gsm8k" / "test.jsonl").read_text().splitlines()]
     key = {r["question"]: _answer(r["answer"]) for r in rows}
     monkeypatch.setattr(hf, "HFLM", lambda **kw: _AnswerKeyLM(key, parity).lm)
     ctx = EvalContext(model_spec="tiny-random", data_dir=gsm8k_dir, out_dir=out, limit=12,
-                      options={"open_llm_tasks": ["gsm8k", "winogrande"], **options})
+                      options={"open_llm_tasks": ["gsm8k", "winogrande"]})
     ctx._loaded.update(model=None, tokenizer=None)  # the fake LM needs no model
     ranks = {q: i for i, q in enumerate(sorted(key))}
     expected = {f"gsm8k/{d}": float(ranks[r["question"]] % 2 == parity) for d, r in enumerate(rows)}
     return get_benchmark("open_llm").run(ctx), expected, rows
 
 
-def test_exact_match_is_lm_evals_number_and_the_mean_of_its_item_scores(gsm8k_dir: Path, tmp_path: Path, monkeypatch):
-    result, expected, rows = _gsm8k_run(gsm8k_dir, tmp_path / "out", monkeypatch, parity=0)
+@pytest.fixture(scope="module")
+def gsm8k_runs(data_dir: Path, tmp_path_factory) -> dict:
+    """Two stand-in models on the same 12 GSM8K questions: one right where the other is wrong."""
+    root = tmp_path_factory.mktemp("gsm8k_runs")
+    (root / "gsm8k").mkdir()
+    for name in ("test.jsonl", "train_first200.jsonl"):
+        (root / "gsm8k" / name).symlink_to(data_dir / "gsm8k" / name)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        return {parity: _gsm8k_run(root, root / f"out{parity}", monkeypatch, parity) for parity in (0, 1)}
+
+
+def test_exact_match_is_lm_evals_number_and_the_mean_of_its_item_scores(gsm8k_runs: dict):
+    result, expected, rows = gsm8k_runs[0]
     winogrande, gsm8k, average = result.metrics  # in TASKS order
     assert gsm8k.n_items == 12 and gsm8k.score_kind == "binary" and len(gsm8k.item_scores) == 12
     # a seeded sample of the test set, not its first 12 questions; every item scored as the answer key says
-    assert set(gsm8k.item_scores) != {f"gsm8k/{d}" for d in range(12)}
+    assert set(gsm8k.item_scores) != {f"gsm8k/{d}" for d in range(12)} and gsm8k.details["order"] == "random"
     assert gsm8k.item_scores == {i: expected[i] for i in gsm8k.item_scores}
     assert gsm8k.value == pytest.approx(sum(gsm8k.item_scores.values()) / 12) and 0 < gsm8k.value < 1
     assert "200 of the leaderboard's 7,473 train rows (train_first200.jsonl)" in gsm8k.details["note"]
@@ -123,14 +136,10 @@ def test_exact_match_is_lm_evals_number_and_the_mean_of_its_item_scores(gsm8k_di
     assert len(logged.read_text().splitlines()) == 24
 
 
-def test_items_pair_up_across_models_and_first_order_takes_the_first(gsm8k_dir: Path, tmp_path: Path, monkeypatch):
-    one = _gsm8k_run(gsm8k_dir, tmp_path / "a", monkeypatch, parity=0)[0].metrics[1]
-    other = _gsm8k_run(gsm8k_dir, tmp_path / "b", monkeypatch, parity=1)[0].metrics[1]
+def test_items_pair_up_across_models(gsm8k_runs: dict):
+    one, other = (gsm8k_runs[parity][0].metrics[1] for parity in (0, 1))
     assert list(one.item_scores) == list(other.item_scores)  # same documents, same ids, same order
     assert all(one.item_scores[i] + other.item_scores[i] == 1.0 for i in one.item_scores)
-    first = _gsm8k_run(gsm8k_dir, tmp_path / "c", monkeypatch, parity=0, open_llm_order="first")[0].metrics[1]
-    assert list(first.item_scores) == [f"gsm8k/{d}" for d in range(12)]
-    assert first.details["order"] == "first" and one.details["order"] == "random"
 
 
 SHOTS = {"arc_challenge": 25, "mmlu": 5, "truthfulqa_mc2": 0, "winogrande": 5, "gsm8k": 5}
@@ -254,11 +263,14 @@ def test_every_multiple_choice_task_runs_from_the_documented_layout(tmp_path: Pa
 
     monkeypatch.setattr(hf, "HFLM", lambda **kw: _RightAnswerLM().lm)
     ctx = EvalContext(model_spec="tiny-random", data_dir=_multiple_choice_data_dir(tmp_path / "data"), out_dir=tmp_path / "out",
-                      options={"open_llm_tasks": ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande"]})
+                      limit={"arc_challenge": 4},
+                      options={"open_llm_tasks": ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande"],
+                               "open_llm_order": "first"})
     ctx._loaded.update(model=None, tokenizer=None)
     result = get_benchmark("open_llm").run(ctx)
     rows = {r.metric: r for r in result.metrics}
-    expected_n = {"arc_challenge": 6, "hellaswag": 5, "mmlu": 57 + 28, "truthfulqa_mc2": 4, "winogrande": 5}
+    assert list(rows["arc_challenge"].item_scores) == [f"arc_challenge/{d}" for d in range(4)]  # the first 4
+    expected_n = {"arc_challenge": 4, "hellaswag": 5, "mmlu": 57 + 28, "truthfulqa_mc2": 4, "winogrande": 5}
     for name, n in expected_n.items():
         assert rows[name].value == pytest.approx(1.0), (name, rows[name])
         assert rows[name].n_items == n and rows[name].details["data_source"] == "local"
@@ -271,6 +283,21 @@ def test_every_multiple_choice_task_runs_from_the_documented_layout(tmp_path: Pa
             assert sample.output == sample.extra["gold"] and sample.output in "ABCD"
         else:
             assert "RIGHT" in sample.output and "RIGHT" in sample.extra["gold"]
+
+
+def test_item_scores_come_from_the_tasks_filter_and_must_average_to_lm_evals_value():
+    gsm8k, mmlu = TASKS_BY_NAME["gsm8k"], TASKS_BY_NAME["mmlu"]
+    logged = {"gsm8k": [{"doc_id": 4, "filter": "strict-match", "exact_match": 1.0},
+                        {"doc_id": 4, "filter": "flexible-extract", "exact_match": 0.0},
+                        {"doc_id": 9, "filter": "strict-match", "exact_match": 0.0}]}
+    assert item_scores(gsm8k, logged) == {"gsm8k/4": 1.0, "gsm8k/9": 0.0}
+    logged = {"mmlu_anatomy": [{"doc_id": 3, "filter": "none", "acc": 1.0}],
+              "mmlu_virology": [{"doc_id": 3, "filter": "none", "acc": 0.0}, {"doc_id": 5, "filter": "none", "acc": 0.0}]}
+    items = item_scores(mmlu, logged)
+    assert items == {"mmlu/anatomy/3": 1.0, "mmlu/virology/3": 0.0, "mmlu/virology/5": 0.0}
+    check_mean(mmlu, 1 / 3, items)  # weighted by subject size = the mean over documents
+    with pytest.raises(RuntimeError, match="not the mean"):
+        check_mean(mmlu, 0.5, items)  # the unweighted mean of the subjects' scores
 
 
 def test_without_local_data_the_hub_config_is_lm_evals_stock_task(tmp_path: Path):

@@ -5,7 +5,9 @@ MMLU counts as one task of 14,042 documents: ``n`` is split over its 57 subjects
 (largest remainders, at least one per subject, because lm-eval's group needs every subject). Within a task (or
 subject) the documents are either a seeded uniform sample (``random``, the default: the mean over them estimates the
 whole task's score, which an interval assumes) or the first ``n`` (``first``, lm-eval's own ``--limit``). The seed is
-fixed, so every model is scored on the same documents and two models' items pair up.
+fixed, so every model is scored on the same documents and two models' items pair up; the sample is a prefix of one
+seeded permutation per task (per subject for MMLU), so a larger limit keeps the documents of a smaller one. (A document's few-shot exemplars depend on
+its position in the evaluated list, so its score is comparable across models at the same limits, not across limits.)
 
 The result is lm-eval's ``samples`` argument: leaf task name -> sorted document indices (lm-eval maps its logged
 ``doc_id`` back through this list by position, which is right only when the list is sorted).
@@ -63,7 +65,10 @@ def pick(size: int, n: int, order: str, seed: int, key: str) -> list[int]:
         return list(range(n))
     if order != "random":
         raise ValueError(f"open_llm order must be one of {ORDERS}, got {order!r}")
-    return sorted(random.Random(f"{seed}/{key}").sample(range(size), n))
+    # the first n of one seeded permutation: a larger limit keeps every document of a smaller one
+    permutation = list(range(size))
+    random.Random(f"{seed}/{key}").shuffle(permutation)
+    return sorted(permutation[:n])
 
 
 def choose_documents(leaf_sizes: Mapping[str, int], n: int | None, order: str, seed: int) -> dict[str, list[int]]:
