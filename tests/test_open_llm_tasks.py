@@ -58,6 +58,17 @@ def test_missing_data_is_missing_not_zero(tmp_path: Path):
     assert rows[-1].details["over"] == [] and set(rows[-1].details["missing"]) == set(TASK_NAMES)
 
 
+def test_a_limit_mapping_runs_the_tasks_it_names(tmp_path: Path):
+    ctx = EvalContext(model_spec="no-such-model", data_dir=tmp_path, out_dir=tmp_path / "out",
+                      limit={"gsm8k": 5, "winogrande": None})
+    rows = get_benchmark("open_llm").run(ctx).metrics
+    assert [r.metric for r in rows] == ["winogrande", "gsm8k", "average"]  # in TASKS order
+    assert rows[0].details["limit"] is None and rows[1].details["limit"] == 5
+    assert rows[2].value is None and rows[2].details["missing"] == list(TASK_NAMES)
+    with pytest.raises(ValueError, match="unknown open_llm task"):
+        get_benchmark("open_llm").run(EvalContext(model_spec="x", data_dir=tmp_path, limit={"gsm8": 5}))
+
+
 class _AnswerKeyLM:
     """A stand-in for HFLM that answers GSM8K from the local answer key, right on the questions whose rank (in
     sorted order) has the given parity and wrong on the others."""
@@ -148,7 +159,8 @@ LIMITS = {"arc_challenge": 3, "mmlu": 57, "truthfulqa_mc2": 3, "winogrande": 3, 
 
 @pytest.mark.slow
 def test_every_task_with_local_data_runs_offline_on_the_tiny_model(data_dir: Path, tmp_path: Path):
-    ctx = EvalContext(model_spec="tiny-random", data_dir=data_dir, out_dir=tmp_path / "out", limit=LIMITS)
+    ctx = EvalContext(model_spec="tiny-random", data_dir=data_dir, out_dir=tmp_path / "out",
+                      limit={**LIMITS, "hellaswag": 3})
     result = get_benchmark("open_llm").run(ctx)
     rows = {r.metric: r for r in result.metrics}
     assert list(rows) == [*TASK_NAMES, "average"]
@@ -263,9 +275,8 @@ def test_every_multiple_choice_task_runs_from_the_documented_layout(tmp_path: Pa
 
     monkeypatch.setattr(hf, "HFLM", lambda **kw: _RightAnswerLM().lm)
     ctx = EvalContext(model_spec="tiny-random", data_dir=_multiple_choice_data_dir(tmp_path / "data"), out_dir=tmp_path / "out",
-                      limit={"arc_challenge": 4},
-                      options={"open_llm_tasks": ["arc_challenge", "hellaswag", "mmlu", "truthfulqa_mc2", "winogrande"],
-                               "open_llm_order": "first"})
+                      limit={"arc_challenge": 4, "hellaswag": None, "mmlu": None, "truthfulqa_mc2": None, "winogrande": None},
+                      options={"open_llm_order": "first"})
     ctx._loaded.update(model=None, tokenizer=None)
     result = get_benchmark("open_llm").run(ctx)
     rows = {r.metric: r for r in result.metrics}

@@ -22,7 +22,8 @@ Every task row carries lm-eval's per-document scores (``log_samples=True``) as `
 (``arc_challenge/17``, ``mmlu/anatomy/3``), and its value is asserted to be their mean. The ``average`` row is the
 mean over the tasks that ran and names them; it has no item scores (see its details for its uncertainty).
 
-Limits (``ctx.limit``: an int for every task or ``{task: n}``) count documents per task, MMLU as one task; by default
+Limits (``ctx.limit``: an int for every task, or ``{task: n}``, which runs only the tasks it names, ``null`` meaning
+the whole task) count documents per task, MMLU as one task; by default
 a seeded uniform sample (``options["open_llm_order"] = "first"`` takes the first n, as lm-eval's ``--limit``); see
 ``selection.py``. Few-shot draws and samples use one fixed seed (EVAL_SEED), not the training seed, so every model
 sees the same prompts. Prompts are scored without a chat template, as on the v1 leaderboard; the prompts are lm-eval
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 from bench.results.schema import BenchmarkResult, MetricResult
@@ -53,19 +55,20 @@ def _settings(ctx: EvalContext) -> dict:
 
     from bench.models import offline
 
-    wanted = ctx.options.get("open_llm_tasks") or TASK_NAMES
-    unknown = [t for t in wanted if t not in TASK_NAMES]
+    wanted = list(ctx.options.get("open_llm_tasks") or TASK_NAMES)
+    if isinstance(ctx.limit, Mapping):  # a mapping also chooses the tasks: one it does not name is not run
+        wanted = [t for t in wanted if t in ctx.limit]
+    unknown = [t for t in [*wanted, *(ctx.limit if isinstance(ctx.limit, Mapping) else ())] if t not in TASK_NAMES]
     if unknown:
         raise ValueError(f"unknown open_llm task(s) {unknown}; choose from {', '.join(TASK_NAMES)}")
     order = ctx.options.get("open_llm_order", "random")
     if order not in ORDERS:
         raise ValueError(f"open_llm_order must be one of {ORDERS}, got {order!r}")
-    limits = {t: task_limit(ctx.limit, t) for t in wanted}
-    return {"tasks": [t for t in TASKS if t.name in wanted], "limits": limits, "order": order,
-            "seed": int(ctx.options.get("open_llm_seed", EVAL_SEED)),
-            "use_hub": bool(ctx.options.get("open_llm_hub", not offline())),
+    seed = int(ctx.options.get("open_llm_seed", EVAL_SEED))
+    return {"tasks": [t for t in TASKS if t.name in wanted], "limits": {t: task_limit(ctx.limit, t) for t in wanted},
+            "order": order, "seed": seed, "use_hub": bool(ctx.options.get("open_llm_hub", not offline())),
             "base": {"harness": "lm-evaluation-harness", "lm_eval_version": lm_eval.__version__, "chat_template": None,
-                     "seed": int(ctx.options.get("open_llm_seed", EVAL_SEED)), "order": order}}
+                     "seed": seed, "order": order}}
 
 
 def run(ctx: EvalContext) -> BenchmarkResult:

@@ -8,7 +8,7 @@ from bench.results.schema import MetricResult
 
 from .configs import data_version
 from .items import check_mean, item_scores
-from .tasks import TASKS, LeaderboardTask, leaf_names
+from .tasks import TASK_NAMES, TASKS, LeaderboardTask, leaf_names
 
 BENCHMARK = "open_llm"
 
@@ -67,9 +67,9 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
     """The leaderboard's average: the unweighted mean of the task scores that ran. It has no per-item scores (the
     tasks' items are different things on different scales), so its uncertainty comes from the tasks'."""
     ran = [r for r in rows if r.value is not None]
-    missing = [r.metric for r in rows if r.value is None]
+    missing = [name for name in TASK_NAMES if name not in {r.metric for r in ran}]
     details = {**details, "over": [r.metric for r in ran], "missing": missing,
-               "complete": not missing and len(rows) == len(TASKS),
+               "complete": not missing,
                "definition": "unweighted mean of the leaderboard metrics of the tasks that ran",
                "uncertainty": ("the tasks are scored on disjoint items, so the average's variance is the sum of the "
                                "tasks' variances over k^2 (k tasks): a 95% interval is avg +- 1.96 * sqrt(sum se_i^2) / k "

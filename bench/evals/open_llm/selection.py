@@ -1,6 +1,6 @@
 """Which documents of each task are evaluated when a run is limited.
 
-A limit is a number of documents per task (``int`` for every task, or ``{task: n}``; a task not named runs whole).
+A limit is a number of documents per task (``int`` for every task, or ``{task: n}``; ``None`` is the whole task).
 MMLU counts as one task of 14,042 documents: ``n`` is split over its 57 subjects in proportion to their size
 (largest remainders, at least one per subject, because lm-eval's group needs every subject). Within a task (or
 subject) the documents are either a seeded uniform sample (``random``, the default: the mean over them estimates the
