@@ -159,8 +159,9 @@ LIMITS = {"arc_challenge": 3, "mmlu": 57, "truthfulqa_mc2": 3, "winogrande": 3, 
 
 @pytest.mark.slow
 def test_every_task_with_local_data_runs_offline_on_the_tiny_model(data_dir: Path, tmp_path: Path):
+    # batch 2: lm-eval keeps full-vocabulary log-probs of every position of a batch (49k x 2,048 per sequence here)
     ctx = EvalContext(model_spec="tiny-random", data_dir=data_dir, out_dir=tmp_path / "out",
-                      limit={**LIMITS, "hellaswag": 3})
+                      limit={**LIMITS, "hellaswag": 3}, options={"lm_eval_batch_size": 2})
     result = get_benchmark("open_llm").run(ctx)
     rows = {r.metric: r for r in result.metrics}
     assert list(rows) == [*TASK_NAMES, "average"]
