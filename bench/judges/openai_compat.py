@@ -62,11 +62,11 @@ def warn_plain_http_key(base_url: str, api_key_env: str) -> bool:
     if url.scheme != "http" or is_loopback(url.host) or base_url in _warned_plain_http:
         return False
     _warned_plain_http.add(base_url)
-    message = (f"warning: sending the API key from ${api_key_env} over plain http:// to {url.host}, which is not "
-               f"loopback: anyone on the path can read it; use https:// ({base_url})")
-    print(message, file=sys.stderr, flush=True)
-    if log.hasHandlers():
-        log.warning(message)
+    from bench.errors import show_warnings_on_terminal
+
+    show_warnings_on_terminal()  # once on the terminal ("warning: ..."), and in the run log when there is one
+    log.warning("sending the API key from $%s over plain http:// to %s, which is not loopback: anyone on the path "
+                "can read it; use https:// (%s)", api_key_env, url.host, base_url)
     return True
 
 
