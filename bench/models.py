@@ -261,15 +261,34 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [""])[0][:300]
 
 
-def load_model(spec: str, dtype=None, device: str | None = None):
-    """A causal LM in fp32 on CPU (bf16 on a GPU unless ``dtype`` says otherwise)."""
+ROLES = ("trainable", "frozen")
+
+
+def default_device() -> str:
     import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def role_dtype(role: str, precision=None, device: str | None = None):
+    """The dtype the precision policy (default ``Precision()``) gives a model of ``role`` on ``device``:
+    fp32 for a model the optimiser updates; the policy's frozen dtype for one that is only run (teachers, the
+    advantage baseline, reward models, evaluated models)."""
+    from methods.precision import Precision
+
+    if role not in ROLES:
+        raise ValueError(f"model role must be one of {', '.join(ROLES)}, got {role!r}")
+    precision = precision or Precision()
+    return precision.trainable_dtype() if role == "trainable" else precision.frozen_dtype(device or default_device())
+
+
+def load_model(spec: str, role: str = "frozen", precision=None, device: str | None = None, dtype=None):
+    """A causal LM on ``device`` (default: CUDA when there is one) in the dtype the precision policy gives its
+    ``role`` (bench.models.role_dtype); ``dtype`` overrides the policy (perf's measured models)."""
     from transformers import AutoModelForCausalLM
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype is None:
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    device = device or default_device()
+    dtype = dtype or role_dtype(role, precision, device)
     folder = materialise(spec)
     try:  # safetensors only: a pickled checkpoint can run code when loaded
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True)

@@ -127,7 +127,9 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
     caching_path.parent.mkdir(parents=True, exist_ok=True)
     annotator = PairwiseAnnotator(annotators_config=str(config_path), caching_path=str(caching_path))
     _float_preferences(annotator)
-    key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or None)
+    # A local OpenAI-compatible server (vLLM, llama.cpp) checks no key, but alpaca_eval's client refuses to start
+    # without one: with no key in the environment, a placeholder (a server that does check answers 401, reported).
+    key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or LOCAL_KEY)
     info = {"annotation_path": "alpaca_eval PairwiseAnnotator (fn_completions: openai_completions)",
             "annotator_config": str(config_path), "annotator_name": name, "annotation_cache": str(caching_path),
             "annotator_seed": annotator.seed,

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from methods.generate import generate_ids
+from methods.precision import Precision
 
 from bench.io import write_jsonl
 from bench.models import load_model
@@ -19,7 +20,7 @@ def read_samples(stage_dir: Path) -> list[list[int]]:
 
 def run_samples(ctx: RunContext, stage: Stage, out: Path) -> dict:
     tokenizer = ctx.tokenizer("student")
-    model = load_model(str(ctx.model_dir(stage.deps["generator"])))
+    model = load_model(str(ctx.model_dir(stage.deps["generator"])), "frozen", Precision.from_dict(stage.config["precision"]))
     examples = ctx.examples("student", "pref_train")
     gen, max_length = stage.config["generation"], stage.config["lengths"]["max_length"]
     set_determinism(ctx.seed)
