@@ -299,6 +299,11 @@ def load_model(spec: str, role: str = "frozen", precision=None, device: str | No
     return model.to(device)
 
 
+def dtype_name(model) -> str:
+    """A loaded model's parameter dtype as a plain name ("float32", "bfloat16"), for manifests and logs."""
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
+
+
 def fingerprint(spec: str) -> str:
     """Identifies a model's content for cache keys: config plus weight file names and sizes (and, for a derived
     model, which layers it keeps: the config and sizes alone do not tell)."""

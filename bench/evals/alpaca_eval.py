@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -194,6 +195,8 @@ def _rows(metrics: dict, annotations: list[dict], details: dict) -> list[MetricR
 
     def row(name, value, se, reason=None, items=None):
         reason = nothing or reason
+        if se is not None and not math.isfinite(se):  # one annotated item: alpaca_eval's standard error is NaN
+            se = None  # the interval then comes from the item scores (bench.evals.api.with_interval)
         return MetricResult(BENCHMARK, name, None if reason else value, n_items - n_failed, n_failed,
                             None if reason else se, reason, details,
                             interval=None if reason or se is None else stats.normal_interval(

@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible judge server on loopback: llama-cpp-python's server with the SmolLM2 GGUF.
+"""A real OpenAI-compatible judge server on loopback: llama-cpp-python's server with a judge GGUF.
 
 ``LocalServer`` starts ``python -m llama_cpp.server`` on 127.0.0.1 with a free port, waits until
 ``/v1/models`` answers, and stops the process when the context ends (exceptions included; an atexit
@@ -58,8 +58,12 @@ def file_digest(path: Path, chars: int = 12) -> str:
 
 class LocalServer:
     def __init__(self, model_path: Path | None = None, alias: str = MODEL_ALIAS, n_ctx: int = 4096,
-                 n_threads: int | None = None, startup_timeout_s: float = 120.0, log_path: Path | None = None):
+                 n_threads: int | None = None, startup_timeout_s: float = 120.0, log_path: Path | None = None,
+                 logits_all: bool = False):
         self.model_path = Path(model_path) if model_path else smollm2_gguf()
+        # Log-probabilities (the expected-rating mode) need the logits of every position kept; it costs the LM
+        # head on each prompt token, so only judges that read probabilities turn it on.
+        self.logits_all = logits_all
         self.alias, self.n_ctx = alias, n_ctx
         self.n_threads = n_threads or max(1, min(4, (os.cpu_count() or 2) // 2))  # leave cores to the model under test
         self.startup_timeout_s = startup_timeout_s
@@ -90,7 +94,7 @@ class LocalServer:
                "--n_threads", str(self.n_threads), "--n_threads_batch", str(self.n_threads),
                # The server's default computes logits for every prompt position (for echo/logprobs), which
                # makes the LM head the bulk of a long judge prompt's cost; judges read generated tokens only.
-               "--logits_all", "false"]
+               "--logits_all", "true" if self.logits_all else "false"]
         self.process = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
         atexit.register(self.stop)

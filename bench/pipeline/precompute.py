@@ -11,7 +11,7 @@ from methods.examples import response_view, with_samples
 from methods.precision import Precision
 from methods.topk import precompute_advantages, precompute_teacher_topk
 
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 
 from .context import RunContext
 from .plan import Stage
@@ -30,7 +30,7 @@ def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
             store = precompute_teacher_topk(model, response_view(examples, side), tokenizer.pad_token_id, k, max_tokens,
                                             progress=task.advance, metadata={"side": side, "stage": stage.key})
             store.save(out / f"{side}.safetensors")
-    return {"examples": len(examples), "tokens": tokens, "k": k}
+    return {"examples": len(examples), "tokens": tokens, "k": k, "model_dtype": dtype_name(model)}
 
 
 def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
@@ -46,4 +46,5 @@ def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
                                       metadata={"baseline": stage.config["baseline"], "stage": stage.key})
     store.save(out / "advantages.safetensors")
     best = store.values[:, 0] if len(store.values) else torch.zeros(1)
-    return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean())}
+    return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean()),
+            "model_dtype": dtype_name(dpo), "baseline_dtype": dtype_name(baseline)}

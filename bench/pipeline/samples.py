@@ -8,7 +8,7 @@ from methods.generate import generate_ids
 from methods.precision import Precision
 
 from bench.io import write_jsonl
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 
 from .context import RunContext, set_determinism
 from .plan import Stage
@@ -33,4 +33,4 @@ def run_samples(ctx: RunContext, stage: Stage, out: Path) -> dict:
     write_jsonl(out / "samples.jsonl", [{"i": i, "ids": s, "text": tokenizer.decode(s, skip_special_tokens=True)}
                                         for i, s in enumerate(ids)])
     return {"samples": len(ids), "mean_tokens": sum(map(len, ids)) / len(ids),
-            "ended_with_eos": sum(1 for s in ids if s and s[-1] == tokenizer.eos_token_id)}
+            "ended_with_eos": sum(1 for s in ids if s and s[-1] == tokenizer.eos_token_id), "model_dtype": dtype_name(model)}

@@ -23,7 +23,7 @@ from methods.topk import TopKStore, precompute_sequence_logps
 from methods.trainer import train, training_arguments
 
 from bench.io import write_jsonl
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 from bench.progress import Task
 from bench.results import finite_or_none
 
@@ -157,4 +157,5 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     write_jsonl(out / "log_history.jsonl", finite_or_none(trainer.state.log_history))
     save_model(model, tokenizer, out / "model")
     shutil.rmtree(out / "trainer", ignore_errors=True)
-    return _summary(trainer, examples)
+    # The numerics it ran under, for the manifest: weights the optimiser updated, and whether bf16 autocast was on.
+    return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16)}
