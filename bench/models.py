@@ -265,9 +265,13 @@ ROLES = ("trainable", "frozen")
 
 
 def default_device() -> str:
+    """CUDA when there is a GPU: this process's own under ``accelerate launch`` / torchrun (LOCAL_RANK), else the
+    first; the CPU otherwise."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
 
 
 def role_dtype(role: str, precision=None, device: str | None = None):

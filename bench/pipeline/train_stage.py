@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -128,6 +129,13 @@ def _summary(trainer, examples: list[dict]) -> dict:
                            "last_metrics": {k: v for k, v in (history[-1] if history else {}).items() if "/" in k}})
 
 
+def sharded(args) -> bool:
+    """Whether the Trainer runs under DeepSpeed, FSDP or several processes (accelerate launch): the module's own
+    parameters may then be partitioned, so weights are saved through the Trainer and checkpoints are refused."""
+    launched = any(os.environ.get(k, "").lower() == "true" for k in ("ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_FSDP"))
+    return launched or args.world_size > 1
+
+
 def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     cfg, t = stage.config, stage.config["training"]
     method = get_method(cfg["method"])
@@ -145,6 +153,8 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
                               warmup_ratio=t["warmup_ratio"], scheduler=t["scheduler"], max_steps=t["max_steps"],
                               use_cpu=model_device(model).type == "cpu")  # bf16 autocast on a CPU needs it said
     examples = _with_inputs(ctx, stage, model, examples, tokenizer.pad_token_id, args.bf16)
+    if t["checkpoints"] and sharded(args):
+        raise ValueError(f"stages.{stage.name}.checkpoints: not supported under DeepSpeed, FSDP or several processes")
     set_determinism(ctx.seed)
     progress = StepProgress(ctx, stage.name, t["allow_nonfinite"])
     callbacks = [progress] + ([Checkpoints(model, tokenizer, out / "checkpoints", t["checkpoints"])] if t["checkpoints"] else [])
@@ -155,7 +165,12 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     finally:
         progress.close()
     write_jsonl(out / "log_history.jsonl", finite_or_none(trainer.state.log_history))
-    save_model(model, tokenizer, out / "model")
+    if sharded(args):  # ZeRO-3 / FSDP / several processes: every process joins the gather, process 0 writes
+        trainer.save_model(str(out / "model"))
+        tokenizer.save_pretrained(out / "model")
+        (out / "model" / "training_args.bin").unlink(missing_ok=True)  # a pickle: never kept next to weights
+    else:
+        save_model(model, tokenizer, out / "model")
     shutil.rmtree(out / "trainer", ignore_errors=True)
     # The numerics it ran under, for the manifest: weights the optimiser updated, and whether bf16 autocast was on.
     return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16)}
