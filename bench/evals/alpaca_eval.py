@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import time
 from pathlib import Path
@@ -127,7 +128,9 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
     caching_path.parent.mkdir(parents=True, exist_ok=True)
     annotator = PairwiseAnnotator(annotators_config=str(config_path), caching_path=str(caching_path))
     _float_preferences(annotator)
-    key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or None)
+    # A local OpenAI-compatible server (vLLM, llama.cpp) checks no key, but alpaca_eval's client refuses to start
+    # without one: with no key in the environment, a placeholder (a server that does check answers 401, reported).
+    key = LOCAL_KEY if isinstance(judge, LocalJudge) else (os.environ.get(judge.api_key_env or "") or LOCAL_KEY)
     info = {"annotation_path": "alpaca_eval PairwiseAnnotator (fn_completions: openai_completions)",
             "annotator_config": str(config_path), "annotator_name": name, "annotation_cache": str(caching_path),
             "annotator_seed": annotator.seed,
@@ -192,6 +195,8 @@ def _rows(metrics: dict, annotations: list[dict], details: dict) -> list[MetricR
 
     def row(name, value, se, reason=None, items=None):
         reason = nothing or reason
+        if se is not None and not math.isfinite(se):  # one annotated item: alpaca_eval's standard error is NaN
+            se = None  # the interval then comes from the item scores (bench.evals.api.with_interval)
         return MetricResult(BENCHMARK, name, None if reason else value, n_items - n_failed, n_failed,
                             None if reason else se, reason, details,
                             interval=None if reason or se is None else stats.normal_interval(

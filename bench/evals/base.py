@@ -33,8 +33,16 @@ class EvalContext:
             from bench.models import load_model, load_tokenizer
 
             self._loaded["tokenizer"] = load_tokenizer(self.model_spec)
-            self._loaded["model"] = load_model(self.model_spec)
+            self._loaded["model"] = load_model(self.model_spec, "frozen", self.precision)
         return self._loaded["model"], self._loaded["tokenizer"]
+
+    @property
+    def precision(self):
+        """The precision policy (option ``precision``, a recipe's ``precision`` mapping; default ``Precision()``):
+        every model an evaluation runs (the evaluated one, its reference, a reward model) gets its frozen dtype."""
+        from methods.precision import Precision
+
+        return Precision.from_dict(self.options.get("precision"))
 
     def option(self, benchmark: str, name: str, default):
         """``<benchmark>.<name>`` overrides ``<name>``: one options dict serves every benchmark."""
@@ -59,6 +67,6 @@ class Benchmark:
 
 
 # Options every benchmark may receive (set by bench eval / the pipeline, read by the judges and exports).
-COMMON_OPTIONS = ("profile", "model_id", "reference_model", "judge", "judge_api_key_env", "judge_cache_dir",
+COMMON_OPTIONS = ("profile", "model_id", "reference_model", "precision", "judge", "judge_api_key_env", "judge_cache_dir",
                   "judge_timeout", "judge_retries")
 

@@ -80,7 +80,7 @@ def _load_reward_model(ctx: EvalContext, dataset: str, rows: list[MetricResult],
     batch = int(ctx.options.get("reward_batch_size", 8))
     if spec != EMBEDDED:
         try:
-            return RewardScorer(spec, batch_size=batch), None
+            return RewardScorer(spec, batch_size=batch, precision=ctx.precision), None
         except (ModelUnavailable, OSError, ValueError) as err:
             return None, f"reward model {spec} unavailable: {err}"
     from .reward_model_train import RewardModelRecipe, embedded_reward_model
@@ -95,7 +95,7 @@ def _load_reward_model(ctx: EvalContext, dataset: str, rows: list[MetricResult],
                  "from_cache": trained.from_cache, "train_time_s": trained.train_time_s, "n_train": trained.n_train,
                  "recipe": trained.info.get("recipe"), "data_version": trained.info.get("data_version"),
                  "definition": "fraction of held-out (test split) pairs the reward model scores chosen > rejected"}))
-    return RewardScorer(trained.path, batch_size=batch), None
+    return RewardScorer(trained.path, batch_size=batch, precision=ctx.precision), None
 
 
 def _accuracy_row(ctx: EvalContext, model, tokenizer, pairs: list[dict], ids: list[str], base: dict) -> MetricResult:
@@ -106,7 +106,7 @@ def _accuracy_row(ctx: EvalContext, model, tokenizer, pairs: list[dict], ids: li
             "implicit-reward accuracy needs a reference model (options reference_model=...): none given"))
     from bench.models import load_model
 
-    ref_model = load_model(str(reference))
+    ref_model = load_model(str(reference), "frozen", ctx.precision)
     pc, pr = pair_logps(model, tokenizer, pairs)
     rc, rr = pair_logps(ref_model, tokenizer, pairs)
     del ref_model

@@ -35,7 +35,7 @@ def judge_cache_dir() -> Path:
 
 def _cache_file(judge_id: str, cache_dir: Path | None) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
-    return (cache_dir or judge_cache_dir()) / f"{safe}.sqlite"
+    return (Path(cache_dir) if cache_dir else judge_cache_dir()) / f"{safe}.sqlite"  # a recipe option is a string
 
 
 def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str | None = None,

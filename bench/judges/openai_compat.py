@@ -18,7 +18,6 @@ import ipaddress
 import logging
 import os
 import random
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor

@@ -42,19 +42,18 @@ def encode_chat(tokenizer, prompt: list[dict], response: str, max_length: int | 
 class RewardScorer:
     """A loaded reward model: ``score(prompts, responses)`` -> raw logits."""
 
-    def __init__(self, model: str | Path, batch_size: int = 8, device: str | None = None, dtype=None):
-        import torch
+    def __init__(self, model: str | Path, batch_size: int = 8, device: str | None = None, dtype=None, precision=None):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        from bench.models import materialise
+        from bench.models import default_device, materialise, role_dtype
         from methods.tokenize import ensure_chat_template
 
         self.spec = str(model)
         folder = materialise(str(model))
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        if dtype is None:  # the authors run FsfairX in bf16 on GPUs; fp32 on CPUs (no fast bf16 there)
-            dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
+        device = device or default_device()
+        # A reward model is only run: the precision policy's frozen dtype (bf16 on a bf16 GPU, as the FsfairX
+        # authors score; fp32 on a CPU unless the policy rehearses bf16 there). ``dtype`` overrides the policy.
+        dtype = dtype or role_dtype("frozen", precision, device)
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
         self.had_chat_template = bool(getattr(self.tokenizer, "chat_template", None))
         ensure_chat_template(self.tokenizer)
@@ -65,7 +64,6 @@ class RewardScorer:
         if self.model.config.pad_token_id is None:
             self.model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model.eval()
-        self.device = device
         self.batch_size = batch_size
         self.max_length = getattr(self.model.config, "max_position_embeddings", None)
         self.strips_bos = adds_bos(self.tokenizer)
@@ -85,6 +83,8 @@ class RewardScorer:
     def score_ids(self, sequences: Sequence[list[int]], progress: Callable[[int], None] | None = None) -> list[float]:
         import torch
 
+        from methods.devices import to_model_device
+
         pad = self.model.config.pad_token_id
         out: list[float | None] = [None] * len(sequences)
         alone = [i for i, s in enumerate(sequences) if s and s[-1] == pad]
@@ -98,7 +98,8 @@ class RewardScorer:
                 for row, i in enumerate(idx):
                     input_ids[row, :len(sequences[i])] = torch.as_tensor(sequences[i])
                     mask[row, :len(sequences[i])] = 1
-                logits = self.model(input_ids=input_ids.to(self.device), attention_mask=mask.to(self.device)).logits
+                batch = to_model_device({"input_ids": input_ids, "attention_mask": mask}, self.model)
+                logits = self.model(**batch).logits
                 for row, i in enumerate(idx):
                     out[i] = float(logits[row, 0].float())
                 if progress:

@@ -36,13 +36,19 @@ class PerfConfig:
     gen_batch: int = 8
     seed: int = 0
 
+    # The production precision policy (methods.precision.Precision()): frozen models (precompute, generation) in
+    # its frozen dtype, trained models in fp32 under bf16 autocast, on a bf16 GPU; fp32 throughout on a CPU.
     @property
     def dtype(self) -> torch.dtype:
-        return torch.bfloat16 if self.device.startswith("cuda") else torch.float32
+        from methods.precision import Precision
+
+        return Precision().frozen_dtype(self.device)
 
     @property
     def bf16(self) -> bool:
-        return self.device.startswith("cuda")
+        from methods.precision import Precision
+
+        return Precision().train_autocast(self.device)
 
     @property
     def prompt_len(self) -> int:
@@ -70,17 +76,19 @@ def load_tokenizer(cfg: PerfConfig):
     return load("smollm2-8l" if cfg.model == DANUBE_ALIAS else cfg.model)
 
 
-def load_model(cfg: PerfConfig):
-    """A fresh copy of the measured model on the measured device (random Danube3-500M shape for ``danube3-500m-random``)."""
+def load_model(cfg: PerfConfig, role: str = "frozen"):
+    """A fresh copy of the measured model on the measured device (random Danube3-500M shape for
+    ``danube3-500m-random``): fp32 when it is trained (``role="trainable"``), else the policy's frozen dtype."""
+    dtype = torch.float32 if role == "trainable" else cfg.dtype
     if cfg.model != DANUBE_ALIAS:
         from bench.models import load_model as load
 
-        return load(cfg.model, dtype=cfg.dtype, device=cfg.device)
+        return load(cfg.model, role, dtype=dtype, device=cfg.device)
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(cfg.seed)
     config = LlamaConfig(bos_token_id=1, eos_token_id=2, pad_token_id=2, **DANUBE3_500M_SHAPE)
-    return LlamaForCausalLM(config).to(device=cfg.device, dtype=cfg.dtype)
+    return LlamaForCausalLM(config).to(device=cfg.device, dtype=dtype)
 
 
 def parameter_count(model) -> int:
@@ -159,7 +167,7 @@ def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_d
     from transformers import TrainingArguments
 
     method = get_method(method_name)
-    model = load_model(cfg)
+    model = load_model(cfg, "trainable")
     pad = tokenizer.pad_token_id
     if method.data == "sft":
         rows = sft_rows(pairs)
@@ -167,7 +175,8 @@ def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_d
     else:
         examples = [dict(p) for p in pairs]
         if method_name == "dpo":  # reference log-probs precomputed by the initial model, as the pipeline does
-            logps = precompute_sequence_logps(model, [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(pairs)], pad)
+            logps = precompute_sequence_logps(model, [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(pairs)], pad,
+                                              bf16_autocast=cfg.bf16)
             n = len(pairs)
             for i, e in enumerate(examples):
                 e["ref_chosen_logps"], e["ref_rejected_logps"] = logps[i], logps[n + i]
@@ -192,7 +201,7 @@ def _trl_sft(cfg: PerfConfig, pairs: list[dict], tokenizer, out_dir: str) -> Ste
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    model = load_model(cfg)
+    model = load_model(cfg, "trainable")
     # A one-row dataset satisfies the constructor; the timed batch is built by TRL's own collator below.
     init_data = Dataset.from_list([_init_row(tokenizer, cfg, "completion")])
     args = SFTConfig(output_dir=out_dir, max_length=None, completion_only_loss=True, **_common_args(cfg))
@@ -208,8 +217,9 @@ def _trl_dpo(cfg: PerfConfig, pairs: list[dict], tokenizer, out_dir: str) -> Ste
     from trl import DPOConfig, DPOTrainer
 
     from methods.base import LossConfig
+    from methods.devices import to_model_device
 
-    model, ref_model = load_model(cfg), load_model(cfg)
+    model, ref_model = load_model(cfg, "trainable"), load_model(cfg)
     init_data = Dataset.from_list([_init_row(tokenizer, cfg, "chosen", "rejected")])
     args = DPOConfig(output_dir=out_dir, beta=LossConfig().beta, loss_type=["sigmoid"], precompute_ref_log_probs=True,
                      max_length=None, **_common_args(cfg))
@@ -217,7 +227,7 @@ def _trl_dpo(cfg: PerfConfig, pairs: list[dict], tokenizer, out_dir: str) -> Ste
     examples = [{k: p[k] for k in ("prompt_ids", "chosen_ids", "rejected_ids")} for p in pairs]
     batch = trainer.data_collator(examples)
     # Exactly what TRL's own precompute does for each dataset batch, on our batch.
-    moved = {k: v.to(cfg.device) for k, v in batch.items()}
+    moved = to_model_device(batch, model)
     ref_chosen, ref_rejected = trainer.compute_ref_log_probs(trainer.ref_model or model, moved)
     batch["ref_chosen_logps"], batch["ref_rejected_logps"] = ref_chosen.cpu(), ref_rejected.cpu()
     tokens = int(batch["attention_mask"].sum())

@@ -71,6 +71,7 @@ def training_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
 
 def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
     from methods.batching import pad_sequences
+    from methods.devices import to_model_device
     from methods.topk import DEFAULT_K, TopKStore, batches_by_length, precompute_teacher_topk
 
     tokenizer = load_tokenizer(cfg)
@@ -80,7 +81,7 @@ def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
     max_tokens = 4096
     batches = [pad_sequences([examples[i]["prompt_ids"] for i in idx], [examples[i]["response_ids"] for i in idx], pad)
                for idx in batches_by_length(examples, max_tokens)]
-    batches = [{k: v.to(cfg.device) for k, v in b.items()} for b in batches]
+    batches = [to_model_device(b, model) for b in batches]
     response_tokens = sum(int((b["labels"] != -100).sum()) for b in batches)
     stores: list[TopKStore] = []
 
@@ -123,7 +124,7 @@ def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
     def run(batch_size: int) -> Callable[[], None]:
         def go() -> None:
             # eos -1: no early stop, so both sides generate exactly gen_new_tokens per prompt
-            out = generate_ids(model, prompts, tokenizer.pad_token_id, -1, cfg.gen_new_tokens, batch_size)
+            out = generate_ids(model, prompts, tokenizer.pad_token_id, -1, cfg.gen_new_tokens, batch_size, backend="hf")
             produced[f"batch {batch_size}"] = sum(len(o) for o in out)
         return go
 

@@ -62,7 +62,7 @@ class Planner:
         if init_stage:
             deps = {"init": init_stage, **deps}
         config = {"method": method_name, "training": settings, "loss": loss, "lengths": asdict(self.recipe.lengths[kind]),
-                  "precision": self.recipe.precision}
+                  "precision": self.recipe.precision.to_dict()}
         data = "sft" if kind == "sft" else ("pref_teacher" if role == "teacher" else "pref_train")
         return self._add(Stage(name, "train", role, deps, config, base_model, (data,)))
 
@@ -79,7 +79,7 @@ class Planner:
 
     def teacher_topk(self) -> str:
         deps = {"teacher": self.dpo_teacher()}
-        config = {"topk": asdict(self.recipe.topk), "lengths": asdict(self.recipe.lengths["pairs"]), "precision": self.recipe.precision}
+        config = {"topk": asdict(self.recipe.topk), "lengths": asdict(self.recipe.lengths["pairs"]), "precision": self.recipe.precision.to_dict()}
         return self._add(Stage("teacher_topk", "topk", "teacher", deps, config, data=("pref_train",)))
 
     # -- student side -------------------------------------------------------------------------------
@@ -103,7 +103,7 @@ class Planner:
     def samples(self, generator: str) -> str:
         deps = {"generator": self.method_stage(generator)}
         config = {"generation": asdict(self.recipe.generation), "lengths": asdict(self.recipe.lengths["pairs"]),
-                  "decoding": "greedy"}
+                  "decoding": "greedy", "precision": self.recipe.precision.to_dict()}
         return self._add(Stage(f"samples_{generator}", "samples", "student", deps, config, data=("pref_train",)))
 
     def advantages(self, generator: str) -> str:
@@ -111,7 +111,7 @@ class Planner:
         deps = {"samples": self.samples(generator), "dpo_teacher": self.dpo_teacher(),
                 "advantage_baseline": self.ref_teacher() if baseline == "ref_teacher" else self.method_stage(generator)}
         config = {"baseline": baseline, "floor": self.recipe.advantages.floor, "topk": asdict(self.recipe.topk),
-                  "precision": self.recipe.precision}
+                  "precision": self.recipe.precision.to_dict()}
         return self._add(Stage(f"advantages_{generator}", "advantages", "teacher", deps, config, data=("pref_train",)))
 
     # -- evaluation ---------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ class Planner:
             limits["heldout"] = data.test_limit
         options = {**ev.options, "heldout_source": data.source, "heldout_lengths": asdict(self.recipe.lengths["pairs"]),
                    **{f"{b}.judge": j for b, j in ev.judges.items()},
-                   "model_id": f"{_slug(self.student)}-{row}-s{self.seed}"}
+                   "model_id": f"{_slug(self.student)}-{row}-s{self.seed}", "precision": self.recipe.precision.to_dict()}
         return {"benchmarks": benchmarks, "limit": limits, "options": options, "curves": ev.curves,
                 "profile": self.recipe.profile}
 

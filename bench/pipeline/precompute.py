@@ -8,9 +8,10 @@ from pathlib import Path
 import torch
 
 from methods.examples import response_view, with_samples
+from methods.precision import Precision
 from methods.topk import precompute_advantages, precompute_teacher_topk
 
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 
 from .context import RunContext
 from .plan import Stage
@@ -19,7 +20,8 @@ from .samples import read_samples
 
 def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
     tokenizer = ctx.tokenizer("student")
-    model = load_model(str(ctx.model_dir(stage.deps["teacher"])))
+    precision = Precision.from_dict(stage.config["precision"])
+    model = load_model(str(ctx.model_dir(stage.deps["teacher"])), "frozen", precision)
     examples = ctx.examples("student", "pref_train")
     k, max_tokens = stage.config["topk"]["k"], stage.config["topk"]["max_tokens"]
     tokens = sum(len(e["chosen_ids"]) + len(e["rejected_ids"]) for e in examples)
@@ -28,13 +30,14 @@ def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
             store = precompute_teacher_topk(model, response_view(examples, side), tokenizer.pad_token_id, k, max_tokens,
                                             progress=task.advance, metadata={"side": side, "stage": stage.key})
             store.save(out / f"{side}.safetensors")
-    return {"examples": len(examples), "tokens": tokens, "k": k}
+    return {"examples": len(examples), "tokens": tokens, "k": k, "model_dtype": dtype_name(model)}
 
 
 def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
     tokenizer = ctx.tokenizer("student")
-    dpo = load_model(str(ctx.model_dir(stage.deps["dpo_teacher"])))
-    baseline = load_model(str(ctx.model_dir(stage.deps["advantage_baseline"])))
+    precision = Precision.from_dict(stage.config["precision"])
+    dpo = load_model(str(ctx.model_dir(stage.deps["dpo_teacher"])), "frozen", precision)
+    baseline = load_model(str(ctx.model_dir(stage.deps["advantage_baseline"])), "frozen", precision)
     examples = with_samples(ctx.examples("student", "pref_train"), read_samples(ctx.stage_dir(stage.deps["samples"])))
     view = response_view(examples, "sample")
     with ctx.reporter.task(f"{stage.name} (teachers forward)", sum(len(e["response_ids"]) for e in view), "tokens") as task:
@@ -43,4 +46,5 @@ def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
                                       metadata={"baseline": stage.config["baseline"], "stage": stage.key})
     store.save(out / "advantages.safetensors")
     best = store.values[:, 0] if len(store.values) else torch.zeros(1)
-    return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean())}
+    return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean()),
+            "model_dtype": dtype_name(dpo), "baseline_dtype": dtype_name(baseline)}

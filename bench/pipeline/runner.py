@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import tempfile
 import time
+from pathlib import Path
 
-from bench.errors import with_path
+from bench.errors import UsageError, with_path
 
 from .context import RunContext
+from .plan import closure
 
 log = logging.getLogger("bench.run")
 
@@ -45,12 +49,57 @@ def _run_stage(ctx: RunContext, name: str) -> dict:
             "summary": summary}
 
 
-def execute(ctx: RunContext) -> list[dict]:
-    """One row per stage: name, status ("cached" / "ran"), wall time, artifact directory, summary."""
+class StageSelectionError(UsageError):
+    """--only-stage names a stage the plan lacks, whose inputs are not cached, or that cannot run in several processes."""
+
+
+def world() -> tuple[int, int]:
+    """(rank, number of processes) of an ``accelerate launch`` / torchrun launch, read from its environment."""
+    return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def check_only_stage(ctx: RunContext, name: str) -> None:
+    if name not in ctx.plan:
+        raise StageSelectionError(f"--only-stage {name}: not a stage of this plan; its stages: {', '.join(ctx.plan)}")
+    missing = [d for d in closure(ctx.plan, name)[:-1] if not ctx.cache.is_done(d, ctx.plan[d].key)]
+    if missing:
+        raise StageSelectionError(f"--only-stage {name}: its inputs are not cached yet: {', '.join(missing)} "
+                                  f"(run those first, e.g. --only-stage {missing[0]})")
+
+
+def _run_in_every_process(ctx: RunContext, name: str, rank: int) -> dict:
+    """A training stage under a launch with several processes: every process trains (DDP / ZeRO-3 / FSDP need them
+    all); process 0 alone takes the stage lock, writes into the cache and commits, the others into a scratch folder."""
+    from .stages import RUNNERS
+
+    stage = ctx.plan[name]
+    if ctx.cache.is_done(name, stage.key):
+        return _cached_row(ctx, name, stage.key)
+    if rank == 0:
+        with ctx.cache.lock(name, stage.key):
+            return _run_stage(ctx, name)
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-rank{rank}-") as scratch:
+        summary = RUNNERS[stage.kind](ctx, stage, Path(scratch))
+    return {"stage": name, "status": f"ran (process {rank})", "wall_time_s": None, "dir": None, "summary": summary}
+
+
+def execute(ctx: RunContext, only: str | None = None) -> list[dict]:
+    """One row per stage: name, status ("cached" / "ran"), wall time, artifact directory, summary. ``only``: that
+    stage alone (its inputs must be cached), the one way to run a training stage in several processes."""
+    rank, processes = world()
+    if only:
+        check_only_stage(ctx, only)
+    if processes > 1 and (not only or ctx.plan[only].kind != "train"):
+        raise StageSelectionError(f"bench run in {processes} processes: name one training stage with --only-stage "
+                                  "(e.g. dpo_teacher); every other stage runs in a single process")
+    if processes > 1:
+        return [_run_in_every_process(ctx, only, rank)]
     rows = []
     console = ctx.reporter.console
-    for index, (name, stage) in enumerate(ctx.plan.items(), 1):
-        console.print(f"[bold]stage {index}/{len(ctx.plan)}[/bold] {name}")
+    names = [only] if only else list(ctx.plan)
+    for index, name in enumerate(names, 1):
+        stage = ctx.plan[name]
+        console.print(f"[bold]stage {index}/{len(names)}[/bold] {name}")
         wait = lambda: console.print(f"{name}: another run is computing this stage; waiting for it")  # noqa: E731
         with ctx.cache.lock(name, stage.key, on_wait=wait):
             if ctx.cache.is_done(name, stage.key):

@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 
 from methods.generate import generate_ids
+from methods.precision import Precision
 
 from bench.io import write_jsonl
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 
 from .context import RunContext, set_determinism
 from .plan import Stage
@@ -19,7 +20,7 @@ def read_samples(stage_dir: Path) -> list[list[int]]:
 
 def run_samples(ctx: RunContext, stage: Stage, out: Path) -> dict:
     tokenizer = ctx.tokenizer("student")
-    model = load_model(str(ctx.model_dir(stage.deps["generator"])))
+    model = load_model(str(ctx.model_dir(stage.deps["generator"])), "frozen", Precision.from_dict(stage.config["precision"]))
     examples = ctx.examples("student", "pref_train")
     gen, max_length = stage.config["generation"], stage.config["lengths"]["max_length"]
     set_determinism(ctx.seed)
@@ -32,4 +33,4 @@ def run_samples(ctx: RunContext, stage: Stage, out: Path) -> dict:
     write_jsonl(out / "samples.jsonl", [{"i": i, "ids": s, "text": tokenizer.decode(s, skip_special_tokens=True)}
                                         for i, s in enumerate(ids)])
     return {"samples": len(ids), "mean_tokens": sum(map(len, ids)) / len(ids),
-            "ended_with_eos": sum(1 for s in ids if s and s[-1] == tokenizer.eos_token_id)}
+            "ended_with_eos": sum(1 for s in ids if s and s[-1] == tokenizer.eos_token_id), "model_dtype": dtype_name(model)}

@@ -9,19 +9,22 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import shutil
 from pathlib import Path
 
 from transformers import TrainerCallback
 
 from methods.base import REF_LOGPS, LossConfig
+from methods.precision import Precision
+from methods.devices import model_device
 from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
 from methods.registry import get_method
 from methods.topk import TopKStore, precompute_sequence_logps
 from methods.trainer import train, training_arguments
 
 from bench.io import write_jsonl
-from bench.models import load_model
+from bench.models import dtype_name, load_model
 from bench.progress import Task
 from bench.results import finite_or_none
 
@@ -93,15 +96,16 @@ class Checkpoints(TrainerCallback):
             self._save(state.global_step)
 
 
-def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad_id: int) -> list[dict]:
-    """Attach what the method needs: DPO reference log-probs (from the initial weights, before training), the
-    teacher's top-K probabilities, the student's samples (ADPA's second side) and their advantages."""
+def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad_id: int, autocast: bool) -> list[dict]:
+    """Attach what the method needs: DPO reference log-probs (from the initial weights, before training, under the
+    training's own autocast so the margin is 0 at step 0), the teacher's top-K probabilities, the student's samples
+    (ADPA's second side) and their advantages."""
     method = get_method(stage.config["method"])
     if REF_LOGPS in method.needs:
         with ctx.reporter.task(f"{stage.name} (reference log-probs)", 2 * len(examples), "answers") as task:
-            chosen = precompute_sequence_logps(model, response_view(examples, "chosen"), pad_id)
+            chosen = precompute_sequence_logps(model, response_view(examples, "chosen"), pad_id, bf16_autocast=autocast)
             task.advance(len(examples))
-            rejected = precompute_sequence_logps(model, response_view(examples, "rejected"), pad_id)
+            rejected = precompute_sequence_logps(model, response_view(examples, "rejected"), pad_id, bf16_autocast=autocast)
             task.advance(len(examples))
         examples = attach_ref_logps(examples, chosen, rejected)
     if "teacher_topk" in stage.deps:
@@ -125,21 +129,32 @@ def _summary(trainer, examples: list[dict]) -> dict:
                            "last_metrics": {k: v for k, v in (history[-1] if history else {}).items() if "/" in k}})
 
 
+def sharded(args) -> bool:
+    """Whether the Trainer runs under DeepSpeed, FSDP or several processes (accelerate launch): the module's own
+    parameters may then be partitioned, so weights are saved through the Trainer and checkpoints are refused."""
+    launched = any(os.environ.get(k, "").lower() == "true" for k in ("ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_FSDP"))
+    return launched or args.world_size > 1
+
+
 def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     cfg, t = stage.config, stage.config["training"]
     method = get_method(cfg["method"])
     tokenizer = ctx.tokenizer(stage.role)
     model_spec = stage.base_model or str(ctx.model_dir(stage.deps["init"]))
-    model = load_model(model_spec)
+    precision = Precision.from_dict(cfg["precision"])
+    model = load_model(model_spec, "trainable", precision)
     if not t["epochs"] and t["max_steps"] <= 0:  # epochs 0: the recipe uses the starting model as it is
         save_model(model, tokenizer, out / "model")
         return {"examples": 0, "steps": 0, "final_loss": None, "mean_loss": None, "last_metrics": {},
                 "note": f"epochs 0: {model_spec} used as is"}
     examples = ctx.examples(stage.role, stage.data[0])  # "sft", "pref_train" or (the teacher's DPO) "pref_teacher"
-    examples = _with_inputs(ctx, stage, model, examples, tokenizer.pad_token_id)
-    args = training_arguments(str(out / "trainer"), learning_rate=t["learning_rate"], epochs=t["epochs"],
+    args = training_arguments(str(out / "trainer"), learning_rate=t["learning_rate"], precision=precision, epochs=t["epochs"],
                               batch_size=t["batch_size"], grad_accum=t["grad_accum"], seed=ctx.seed,
-                              warmup_ratio=t["warmup_ratio"], scheduler=t["scheduler"], max_steps=t["max_steps"])
+                              warmup_ratio=t["warmup_ratio"], scheduler=t["scheduler"], max_steps=t["max_steps"],
+                              use_cpu=model_device(model).type == "cpu")  # bf16 autocast on a CPU needs it said
+    examples = _with_inputs(ctx, stage, model, examples, tokenizer.pad_token_id, args.bf16)
+    if t["checkpoints"] and sharded(args):
+        raise ValueError(f"stages.{stage.name}.checkpoints: not supported under DeepSpeed, FSDP or several processes")
     set_determinism(ctx.seed)
     progress = StepProgress(ctx, stage.name, t["allow_nonfinite"])
     callbacks = [progress] + ([Checkpoints(model, tokenizer, out / "checkpoints", t["checkpoints"])] if t["checkpoints"] else [])
@@ -150,6 +165,12 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     finally:
         progress.close()
     write_jsonl(out / "log_history.jsonl", finite_or_none(trainer.state.log_history))
-    save_model(model, tokenizer, out / "model")
+    if sharded(args):  # ZeRO-3 / FSDP / several processes: every process joins the gather, process 0 writes
+        trainer.save_model(str(out / "model"))
+        tokenizer.save_pretrained(out / "model")
+        (out / "model" / "training_args.bin").unlink(missing_ok=True)  # a pickle: never kept next to weights
+    else:
+        save_model(model, tokenizer, out / "model")
     shutil.rmtree(out / "trainer", ignore_errors=True)
-    return _summary(trainer, examples)
+    # The numerics it ran under, for the manifest: weights the optimiser updated, and whether bf16 autocast was on.
+    return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16)}

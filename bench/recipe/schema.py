@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from methods.precision import Precision, PrecisionError
+
 from .fields import RecipeError, Section, check_integer
 
 TEACHER_STAGES = ("ref_teacher", "dpo_teacher")
@@ -231,7 +233,7 @@ class Recipe:
     eval: EvalConfig
     figure5: Figure5Config = field(default_factory=Figure5Config)
     students: dict[str, dict] = field(default_factory=dict)  # student -> {teacher: ...}
-    precision: dict = field(default_factory=dict)
+    precision: Precision = field(default_factory=Precision)  # methods.precision: dtypes per role, autocast
     source: str = ""  # the file it was read from
 
     def stage(self, name: str) -> TrainingConfig:
@@ -276,7 +278,15 @@ def read_recipe(data: Any, source: str) -> Recipe:
         training=training, stages=stages, eval=EvalConfig.read(s.section("eval", (
             "heldout", "benchmarks", "limit", "options", "judges", "curves"))),
         figure5=Figure5Config.read(s.section("figure5", ("alpha", "gamma", "eval_benchmarks"))),
-        students=students, precision=s.mapping("precision"), source=source)
+        students=students, precision=read_precision(s.mapping("precision")), source=source)
+
+
+def read_precision(values: dict) -> Precision:
+    """The ``precision`` section through the policy's own validation (its messages name ``precision.<field>``)."""
+    try:
+        return Precision.from_dict(values)
+    except (PrecisionError, TypeError) as err:
+        raise RecipeError(str(err)) from None
 
 
 def _stage_names() -> list[str]:
