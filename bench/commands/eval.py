@@ -8,6 +8,8 @@ evaluation (bench.results.evaluation). It exits 1 when a benchmark failed or los
 """
 from __future__ import annotations
 
+import argparse
+
 import sys
 from pathlib import Path
 
@@ -22,8 +24,13 @@ def register(sub) -> None:
     p.add_argument("--data-dir", type=existing_folder, default=None, help="offline data folder (default $BENCH_DATA_DIR)")
     p.add_argument("--limit", type=whole_number(1, "omit it for every item"), default=None,
                    help="first N items of each benchmark (quick runs; default: every item)")
-    p.add_argument("--judge", default=None, help="judge id for judged benchmarks: local-smollm2, openai:<model>@<base_url>, gold, reward:<model> "
-                                                 "(default: the profile's judge per benchmark)")
+    p.add_argument("--judge", default=None, type=_judge_id,
+                   help="judge id for judged benchmarks: local-smollm2, local-qwen0.5b, local-qwen1.5b, openai:<model>@<base_url>, "
+                        "gold, reward:<model> (default: the profile's judge per benchmark)")
+    p.add_argument("--judge-timeout", type=_seconds, default=None, help="seconds a judge request may take before it is "
+                   "retried (default 30)")
+    p.add_argument("--judge-retries", type=whole_number(0), default=None, help="retries per judgment after a failed request "
+                   "(exponential backoff; default 2)")
     p.add_argument("--judge-key-env", default=None, help="name of the environment variable holding the judge's API key (default OPENAI_API_KEY)")
     p.add_argument("--profile", default="embedded", help="profile whose default judges apply (embedded: local judge; paper: GPT-4)")
     p.add_argument("--seed", type=whole_number(0), default=42)
@@ -36,9 +43,30 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _judge_id(text: str) -> str:
+    """Checked while parsing: an unknown judge is refused before any answer is generated."""
+    from bench.judges import UnknownJudge, check_judge_id
+
+    try:
+        return check_judge_id(text)
+    except UnknownJudge as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds > 0, got {text!r}")
+    return value
+
+
 def _options(args) -> dict:
     options = {"judge_api_key_env": args.judge_key_env, "max_new_tokens": args.max_new_tokens,
-               "reference_model": args.reference_model, "model_id": args.model_id}
+               "reference_model": args.reference_model, "model_id": args.model_id,
+               "judge_timeout": args.judge_timeout, "judge_retries": args.judge_retries}
     return {k: v for k, v in options.items() if v is not None}
 
 

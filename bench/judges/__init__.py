@@ -81,6 +81,25 @@ def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str 
     raise ValueError(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)}, openai:<model>@<base_url>, gold or reward:<model>")
 
 
+class UnknownJudge(ValueError):
+    """A judge id that names no judge; raised before any answer is generated."""
+
+
+def check_judge_id(judge_id: str) -> str:
+    """The id itself, if it names a judge (without starting it); else UnknownJudge saying what ids look like."""
+    from .local_models import LOCAL_MODELS, parse_local_id
+
+    try:
+        if parse_local_id(judge_id) is not None or judge_id == "gold" or judge_id.startswith("reward:") and len(judge_id) > 7:
+            return judge_id
+    except ValueError as err:
+        raise UnknownJudge(str(err)) from None
+    if judge_id.startswith("openai:") and "@" in judge_id and judge_id.split("@", 1)[1].startswith(("http://", "https://")):
+        return judge_id
+    raise UnknownJudge(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)} (optionally :greedy or :expected), "
+                       "openai:<model>@<http(s) base_url>, gold or reward:<model>")
+
+
 def default_judge_id(benchmark: str, profile: str = "embedded") -> str | None:
     return DEFAULT_JUDGES.get(profile, DEFAULT_JUDGES["embedded"]).get(benchmark)
 
@@ -123,4 +142,5 @@ def close_judges(ctx) -> None:
 
 
 __all__ = ["Judge", "JudgeStats", "PairRequest", "Preference", "Rating", "RatingRequest", "get_judge", "judge_for",
-           "close_judges", "default_judge_id", "judge_options", "LOCAL_JUDGE", "DEFAULT_JUDGES"]
+           "close_judges", "default_judge_id", "judge_options", "check_judge_id", "UnknownJudge", "LOCAL_JUDGE",
+           "DEFAULT_JUDGES"]

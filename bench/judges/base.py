@@ -70,8 +70,15 @@ class Judge(ABC):
         self.stats = JudgeStats()
 
     def describe(self) -> dict:
-        """What every result row records about its judge."""
-        return {"id": self.id, "kind": self.kind, "settings": dict(self.settings)}
+        """What every result row records about its judge, with its agreement with reference judgments when
+        `bench judge-check` measured it under these settings (reports footnote it)."""
+        from .agreement import load_agreement
+
+        out = {"id": self.id, "kind": self.kind, "settings": dict(self.settings)}
+        agreement = load_agreement(self.id, self.settings)
+        if agreement:
+            out["agreement"] = agreement
+        return out
 
     @abstractmethod
     def rate(self, requests: Sequence[RatingRequest], progress=None) -> list[Rating]:

@@ -168,9 +168,10 @@ class EvalConfig:
         else:
             check_integer(limit, s.where("limit"), 1, nullable=True)
         judges = s.mapping("judges")
-        for name in judges:
+        for name, judge in judges.items():
             if name not in BENCHMARKS:
                 raise RecipeError(f"{s.where('judges')}.{name}: not a benchmark; choose from {', '.join(BENCHMARKS)}")
+            _check_judge(judge, f"{s.where('judges')}.{name}")
         curves = s.raw("curves", None)
         if curves is not None:
             c = Section(curves, s.where("curves"), ("benchmark", "metric"))
@@ -178,6 +179,15 @@ class EvalConfig:
             c.string("metric", required=True)
         return cls(s.boolean("heldout", True), benchmarks, limit, _eval_options(s.mapping("options"), s.where("options")),
                    judges, curves)
+
+
+def _check_judge(judge, where: str) -> None:
+    from bench.judges import UnknownJudge, check_judge_id
+
+    try:
+        check_judge_id(str(judge))
+    except UnknownJudge as err:
+        raise RecipeError(f"{where}: {err}") from None
 
 
 def _open_llm_limits(limits: dict, where: str) -> None:

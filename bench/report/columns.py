@@ -96,7 +96,7 @@ def _agreement(details: dict) -> str | None:
     judge = details.get("judge")
     agreement = judge.get("agreement") if isinstance(judge, dict) else None
     if isinstance(agreement, dict):
-        return str(agreement.get("summary") or "")
+        return str(agreement.get("text") or agreement.get("summary") or "")
     return str(agreement) if agreement else None
 
 

@@ -28,7 +28,7 @@ from bench.results.compare import BASELINES, compare_groups
 from .columns import Column, choose_columns
 
 NOT_EVALUATED = "not evaluated for this model"
-MARKS = {"sft": "S", "dpo": "D"}
+MARKS = {"sft": "S", "dpo": "D", "ref_teacher": "R"}
 
 
 @dataclass
@@ -162,11 +162,13 @@ def _better(difference: float, column: Column) -> bool:
 
 
 def _mark_baselines(block: Block, columns: list[Column]) -> None:
-    """▲/▼ against the SFT and DPO students of the block where the paired 95% interval excludes 0."""
-    baselines = {row.method: row for row in block.rows if row.method in BASELINES}
+    """▲/▼ against the SFT and DPO students of the block where the paired 95% interval excludes 0; the DPO teacher
+    against the reference teacher (the signal ADPA distils)."""
+    students = {row.method: row for row in block.rows if row.method in BASELINES}
+    reference = [row for row in block.rows if row.method == "ref_teacher"]
     for row in block.rows:
-        if row.is_teacher:
-            continue
+        baselines = {"ref_teacher": reference[0]} if row.method == "dpo_teacher" and reference else \
+            ({} if row.is_teacher else students)
         for index, column in enumerate(columns):
             for name, base in baselines.items():
                 if base is row or row.cells[index].missing or base.cells[index].missing:
@@ -295,7 +297,7 @@ def build_table(results: Results, which: str = "main") -> Table:
     def make_row(block_student: str, group: list[Entry], teacher: str | None = None) -> Row:
         first = group[0]
         label = known_methods()[first.method]
-        alias = first.student if first.student != block_student else teacher
+        alias = first.teacher or (first.student if first.student != block_student else teacher)
         if first.is_teacher and alias:
             label = f"{label}: {alias}"
         return Row(block_student, first.method, label, first.model, [e.seed for e in group],
@@ -321,7 +323,8 @@ def _detectable_note(columns: list[Column]) -> list[str]:
 def legend(table: Table) -> str:
     text = ("Value [95% interval]" + ("; mean ± sample std over seeds, interval pooled over seeds" if table.any_std else "")
             + ". ▲S / ▼S: significantly better / worse than the SFT student on the same items (paired 95% interval of "
-              "the difference excludes 0); ▲D / ▼D: the same against the DPO student. Bold: the best student method, "
+              "the difference excludes 0); ▲D / ▼D: the same against the DPO student; ▲R / ▼R: the DPO teacher against "
+              "the reference teacher. Bold: the best student method, "
               "only where it is significantly better than the runner-up. –: not measured (see the notes). "
               "Column notes say what each number is.")
     return text

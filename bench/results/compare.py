@@ -53,16 +53,18 @@ def compare_groups(method: Sequence["Entry"], baseline: Sequence["Entry"], bench
 
 
 def comparisons(entries: Sequence["Entry"]) -> list[Comparison]:
-    """Every main-study method against the SFT and DPO students of its block, on every metric with item scores."""
+    """Every main-study method against the SFT and DPO students of its block, and the DPO teacher against the
+    reference teacher, on every metric with item scores."""
     from .document import MAIN_STUDY
 
     groups: dict[tuple[str, str], list] = {}
     for entry in entries:
-        if entry.study == MAIN_STUDY and not entry.is_teacher:
+        if entry.study == MAIN_STUDY:
             groups.setdefault((entry.student, entry.method), []).append(entry)
     out = []
     for (student, method), group in groups.items():
-        for baseline in BASELINES:
+        baselines = ("ref_teacher",) if method == "dpo_teacher" else (() if method == "ref_teacher" else BASELINES)
+        for baseline in baselines:
             base = groups.get((student, baseline))
             if base is None or baseline == method:
                 continue
