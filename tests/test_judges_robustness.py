@@ -131,7 +131,7 @@ def test_no_key_no_warning(monkeypatch, capsys):
     assert "warning" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", [{"timeout_s": 0}, {"max_retries": -1}])
+@pytest.mark.parametrize("bad", [{"timeout_s": 0}, {"max_retries": -1}, {"max_tokens": 0}])
 def test_nonsense_settings_are_refused(bad):
     with pytest.raises(ValueError, match="timeout"):
         OpenAICompatJudge("m", "http://127.0.0.1:9/v1", api_key_env=None, **bad)
@@ -143,11 +143,13 @@ def test_eval_context_options_reach_the_judge(tmp_path):
     from bench.judges import judge_for, judge_options
 
     assert judge_options({"judge_timeout": "12", "judge_retries": 0, "other": 1}) == {"timeout_s": 12.0, "max_retries": 0}
-    ctx = SimpleNamespace(options={"judge_timeout": 3, "judge_retries": 1, "judge_cache_dir": tmp_path}, judge=None,
-                          out_dir=tmp_path, _loaded={})
+    ctx = SimpleNamespace(options={"judge_timeout": 3, "judge_retries": 1, "judge_max_tokens": 48,
+                                   "judge_cache_dir": tmp_path}, judge=None, out_dir=tmp_path, _loaded={})
     ctx.judge = "openai:m@http://127.0.0.1:9/v1"
     judge, _ = judge_for(ctx, "mt_bench")
     assert (judge.timeout_s, judge.max_retries) == (3.0, 1)
+    assert judge.payload([{"role": "user", "content": "q"}])["max_tokens"] == 48  # what is sent, and
+    assert judge._cache_key["max_tokens"] == 48  # a shorter cap is a different verdict: not served from the cache
     judge.close()
     with pytest.raises(ValueError, match="applies to local judges only"):
         get_judge("openai:m@http://127.0.0.1:9/v1", rating="expected")

@@ -1,5 +1,6 @@
 """The paper path rehearsed on CPU: `bench run --profile paper` (all five methods and the teacher rows) under the
-paper's GPU precision policy (precision.cpu_bf16: bf16 autocast and bf16 frozen models on the CPU), on tiny random
+paper's GPU precision policy (precision.cpu_bf16: bf16 autocast on the CPU; frozen models in the recipe's fp32 for one
+pair and in the `precision.frozen=bf16` option for the other), on tiny random
 models shaped like the paper's pairs, data files in the exact formats of argilla/dpo-mix-7k and
 HuggingFaceH4/deita-10k-v0-sft, a FsfairX-shaped reward model, and the OpenAI-compatible judge pointed at the local
 llama.cpp server (SmolLM2 GGUF on loopback). See tests/paper_fixtures.py for what each stand-in is.
@@ -23,7 +24,10 @@ from safetensors import safe_open
 from paper_fixtures import build_data_dir, build_models
 from pipeline_helpers import DATA_DIR, ROOT
 
-pytestmark = pytest.mark.slow
+# Both pairs' runs happen in the first test's setup: ~1 minute each on 2 cores; a pair that needs 7 minutes fails
+# with its own output (not pytest's timeout, which shows nothing of the run).
+PAIR_TIMEOUT_S = 420
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2 * PAIR_TIMEOUT_S + 180)]
 
 SIZES = [
     "precision.cpu_bf16=true",  # the GPU policy on the CPU: dtype mistakes show here
@@ -35,8 +39,15 @@ SIZES = [
     "stages.ref_teacher.epochs=1", "stages.sft.epochs=1",
     "eval.benchmarks=[mt_bench, alpaca_eval, reward]", "eval.limit=1",
     "eval.options.reward_dataset=dpo_mix_7k", "eval.options.max_new_tokens=8",
+    # A judgment's length depends on the tiny models' answers, which depend on the CPU's rounding: bounded, so one
+    # judgment takes seconds on any machine (an unbounded 2048-token ramble on one thread outlasted the timeout).
+    "eval.options.judge_max_tokens=48", "eval.options.judge_timeout=120",
 ]
 PAIRS = {"mistral": ("mistral-student", "mistral-teacher"), "llama": ("llama-student", "llama-teacher")}
+# The recipe keeps frozen models in fp32 (small-learning-rate training would round away in bf16); one pair runs the
+# recipe as it is, the other its memory-saving option, frozen models in bf16.
+FROZEN_DTYPE = {"mistral": "float32", "llama": "bfloat16"}
+PAIR_SETS = {"mistral": [], "llama": ["precision.frozen=bf16"]}
 TRAIN_STAGES = ("ref_teacher", "dpo_teacher", "sft", "dpo", "dckd", "adpa", "adpa_plus")
 FROZEN_STAGES = ("teacher_topk", "samples_sft", "samples_dckd", "advantages_sft", "advantages_dckd")
 ROWS = ("sft", "dpo", "dckd", "adpa", "adpa_plus", "ref_teacher", "dpo_teacher")
@@ -58,12 +69,16 @@ def rehearsal(tmp_path_factory):
         judge = f"openai:{server.alias}@{server.base_url}"
         for pair, (student, teacher) in PAIRS.items():
             run_dir, cache = root / f"run-{pair}", root / f"cache-{pair}"
-            sets = [*SIZES, f"eval.options.reward_model={models['reward']}", f"eval.options.judge_cache_dir={root / 'judgments'}",
+            sets = [*SIZES, *PAIR_SETS[pair], f"eval.options.reward_model={models['reward']}", f"eval.options.judge_cache_dir={root / 'judgments'}",
                     f"eval.judges={{mt_bench: '{judge}', alpaca_eval: '{judge}'}}"]
             cmd = [sys.executable, "-m", "bench.cli", "run", "--profile", "paper", "--method", "all", "--teacher-rows",
                    "--model", str(models[student]), "--teacher", str(models[teacher]), "--data-dir", str(data),
                    "--cache-dir", str(cache), "--run-dir", str(run_dir)] + [a for s in sets for a in ("--set", s)]
-            proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=900)
+            try:
+                proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=PAIR_TIMEOUT_S)
+            except subprocess.TimeoutExpired as err:
+                tail = lambda b: (b.decode(errors="replace") if isinstance(b, bytes) else b or "")[-3000:]
+                pytest.fail(f"{pair}: no result after {PAIR_TIMEOUT_S} s\n{tail(err.stdout)}\n{tail(err.stderr)}")
             assert proc.returncode == 0, f"{pair}: exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
             out[pair] = (run_dir, cache, proc.stdout + proc.stderr, models)
     return out
@@ -111,11 +126,11 @@ def test_every_stage_trained_fp32_master_weights_under_bf16_autocast(rehearsal, 
 
 
 @pytest.mark.parametrize("pair", PAIRS)
-def test_frozen_models_ran_in_bf16_and_dpo_starts_at_margin_zero(rehearsal, pair):
+def test_frozen_models_ran_in_the_policy_dtype_and_dpo_starts_at_margin_zero(rehearsal, pair):
     _, cache, _, _ = rehearsal[pair]
     for name in FROZEN_STAGES:
         summary = _manifest(cache, name)["summary"]
-        assert summary["model_dtype"] == "bfloat16", (name, summary)
+        assert summary["model_dtype"] == FROZEN_DTYPE[pair], (name, summary)
     for name in ("dpo_teacher", "dpo"):
         first = json.loads((_stage_dir(cache, name) / "log_history.jsonl").read_text().splitlines()[0])
         # The reference log-probs come from the initial weights, so the first step's implicit-reward margin is 0 up
@@ -134,7 +149,7 @@ def test_results_have_every_row_and_benchmark(rehearsal, pair):
         for key in (("heldout", "chosen_nll"), ("heldout", "pair_accuracy"), ("reward", "score")):
             assert metrics[key]["value"] is not None, (row, key, metrics[key].get("missing_reason"))
         # The FsfairX-shaped reward model ran in the policy's frozen dtype; AlpacaEval's judge read log-probs.
-        assert metrics[("reward", "score")]["details"]["judge"]["settings"]["dtype"] == "bfloat16"
+        assert metrics[("reward", "score")]["details"]["judge"]["settings"]["dtype"] == FROZEN_DTYPE[pair]
         assert metrics[("alpaca_eval", "win_rate")]["value"] is not None
         for bench in ("mt_bench", "alpaca_eval"):
             rows = [m for (b, _), m in metrics.items() if b == bench]

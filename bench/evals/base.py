@@ -68,5 +68,5 @@ class Benchmark:
 
 # Options every benchmark may receive (set by bench eval / the pipeline, read by the judges and exports).
 COMMON_OPTIONS = ("profile", "model_id", "reference_model", "precision", "judge", "judge_api_key_env", "judge_cache_dir",
-                  "judge_timeout", "judge_retries", "judge_rating", "judge_threads")
+                  "judge_timeout", "judge_retries", "judge_rating", "judge_threads", "judge_max_tokens")
 

@@ -106,8 +106,10 @@ def default_judge_id(benchmark: str, profile: str = "embedded") -> str | None:
 
 def judge_options(options: dict) -> dict:
     """Constructor options from an EvalContext's options: ``judge_timeout`` (s) and ``judge_retries`` (the CLI's
-    --judge-timeout / --judge-retries), ``judge_rating`` (a local judge's rating mode), ``judge_threads``."""
+    --judge-timeout / --judge-retries), ``judge_rating`` (a local judge's rating mode), ``judge_threads``, and
+    ``judge_max_tokens`` (the most tokens a judgment may generate: bounds the time and the cost of one call)."""
     names = {"judge_timeout": ("timeout_s", float), "judge_retries": ("max_retries", int),
+             "judge_max_tokens": ("max_tokens", int),
              "judge_rating": ("rating", str), "judge_threads": ("threads", int)}
     return {key: cast(options[name]) for name, (key, cast) in names.items() if options.get(name) is not None}
 

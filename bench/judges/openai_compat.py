@@ -86,8 +86,9 @@ class OpenAICompatJudge(Judge):
                  cache_path: Path | str | None = None, parse: Callable[[str], float | None] = parse_single_rating,
                  key_in_cache: dict | None = None, scale: tuple[float, float] | None = DEFAULT_SCALE):
         super().__init__()
-        if timeout_s <= 0 or max_retries < 0 or max_consecutive_failures < 1:
-            raise ValueError(f"judge timeout must be > 0 s and retries >= 0 (got timeout_s={timeout_s}, max_retries={max_retries})")
+        if timeout_s <= 0 or max_retries < 0 or max_consecutive_failures < 1 or max_tokens < 1:
+            raise ValueError(f"judge timeout must be > 0 s, retries >= 0 and max tokens >= 1 (got timeout_s={timeout_s}, "
+                             f"max_retries={max_retries}, max_tokens={max_tokens})")
         self.id = judge_id or f"openai:{model}@{base_url}"
         self.model, self.base_url = model, base_url.rstrip("/")
         self.api_key_env = api_key_env
