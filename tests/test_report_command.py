@@ -112,3 +112,20 @@ def test_two_inputs_merge_and_perf_section(tmp_path):
     assert html.count("Results file ") == 2
     md = (out / "mixed.md").read_text()
     assert "| smollm2-8l | Teacher (reference): smollm2-135m |" in md and "| ADPA+ |" in md
+
+
+def test_results_written_before_the_schema_change_still_render(tmp_path):
+    """A results.json that `bench run` wrote at the commit before the results schema moved to bench/results (schema
+    v1: no intervals, no item scores, a run of the test profile) renders: the values as they were, no intervals
+    invented, and the merged results it writes are the current schema."""
+    from pathlib import Path
+
+    old = Path(__file__).parent / "fixtures" / "results_v1_written_before_issue11.json"
+    assert json.loads(old.read_text())["schema"] == "adpa-bench/results/v1"
+    out = tmp_path / "reports"
+    assert main(["report", str(old), "--out", str(out), "--name", "old"]) == 0
+    table = (out / "old.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| tiny-random") or line.startswith("|  | DPO")]
+    assert rows == ["| tiny-random | SFT | 1 | 0.000 | 0.333 |", "|  | DPO | 1 | 0.500 | 0.667 |"], table
+    assert "SFT" in (out / "old.html").read_text()
+    assert json.loads((out / "old.results.json").read_text())["schema"] != "adpa-bench/results/v1"

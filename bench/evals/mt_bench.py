@@ -49,7 +49,9 @@ def data_dir(ctx: EvalContext) -> Path:
     return Path(folder) / "mt_bench"
 
 
-def _read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+    """The records of a FastChat JSONL file; a line that is not JSON or lacks a required field is an error naming the
+    file and line."""
     rows = []
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
@@ -71,15 +73,15 @@ def load_data(folder: Path) -> tuple[list[dict], dict, dict, dict]:
     files = {name: require_file(folder / name, f"MT-Bench {what}") for name, what in (
         ("question.jsonl", "questions"), ("judge_prompts.jsonl", "judge prompts"),
         ("reference_answer_gpt-4.jsonl", "reference answers"))}
-    questions = _read_jsonl(files["question.jsonl"], ("question_id", "category", "turns"))
+    questions = read_jsonl(files["question.jsonl"], ("question_id", "category", "turns"))
     for q in questions:
         if not isinstance(q["turns"], list) or len(q["turns"]) != 2:
             raise ValueError(f"{files['question.jsonl']}: question {q['question_id']}: field turns must hold 2 turns")
-    prompts = {p["name"]: p for p in _read_jsonl(files["judge_prompts.jsonl"], ("name", "system_prompt", "prompt_template", "output_format"))}
+    prompts = {p["name"]: p for p in read_jsonl(files["judge_prompts.jsonl"], ("name", "system_prompt", "prompt_template", "output_format"))}
     for name in ("single-v1", "single-math-v1", "single-v1-multi-turn", "single-math-v1-multi-turn"):
         if name not in prompts:
             raise ValueError(f"{files['judge_prompts.jsonl']}: judge prompt {name!r} is missing")
-    refs = {r["question_id"]: r for r in _read_jsonl(files["reference_answer_gpt-4.jsonl"], ("question_id", "choices"))}
+    refs = {r["question_id"]: r for r in read_jsonl(files["reference_answer_gpt-4.jsonl"], ("question_id", "choices"))}
     versions = {name: file_version(path) for name, path in files.items()}
     return questions, prompts, refs, versions
 

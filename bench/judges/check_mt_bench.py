@@ -11,7 +11,6 @@ compared with GPT-4's score by Spearman and Kendall correlation, with bootstrap 
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -42,16 +41,14 @@ def published_answers(folder: Path, model: str) -> dict:
     path = folder / "model_answer" / f"{model}.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: no published answers for model {model!r}")
+    from bench.evals.mt_bench import read_jsonl
+
     answers = {}
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                answers[row["question_id"]] = list(row["choices"][0]["turns"])
-            except (ValueError, KeyError, IndexError, TypeError) as err:
-                raise ValueError(f"{path}: line {n}: expected a FastChat answer record ({type(err).__name__}: {err})") from None
+    for row in read_jsonl(path, ("question_id", "choices")):
+        try:
+            answers[row["question_id"]] = list(row["choices"][0]["turns"])
+        except (KeyError, IndexError, TypeError) as err:
+            raise ValueError(f"{path}: question {row['question_id']}: expected choices[0].turns ({type(err).__name__}: {err})") from None
     return answers
 
 
