@@ -7,7 +7,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+
+# Our progress lines replace the libraries' tqdm bars (alpaca_eval's annotation chunks, lm-eval's requests). tqdm
+# reads TQDM_* defaults once, when it is first imported, so this must come before anything imports it.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 # Each module defines register(subparsers) and sets a `func(args) -> int` default.
 COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate", "judge_check")

@@ -89,7 +89,7 @@ class Reporter:
 def quiet_libraries() -> None:
     """Our progress replaces the libraries' own: transformers' and datasets' bars, tqdm bars (alpaca_eval,
     lm-eval), their INFO chatter. What they log still reaches the run log through the root logger's handlers."""
-    os.environ.setdefault("TQDM_DISABLE", "1")  # tqdm >= 4.66 reads it at each bar's creation
+    os.environ.setdefault("TQDM_DISABLE", "1")  # effective only if tqdm is not imported yet: bench.cli sets it first
     import warnings
 
     import transformers

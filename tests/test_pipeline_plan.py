@@ -167,3 +167,35 @@ def test_hub_sources_read_local_files_and_fail_clearly_offline(tmp_path, monkeyp
     (pair,) = helpsteer2_pairs(hs, "hs")
     assert pair["chosen"][0]["content"] == "a" and pair["rejected"][0]["content"] == "b"
     assert os.environ["HF_HUB_OFFLINE"] == "1"
+
+
+def test_a_recipe_extends_another_section_by_section(tmp_path):
+    base = tmp_path / "base.yaml"
+    base.write_text((__import__("bench.recipe", fromlist=["recipe_path"]).recipe_path("test")).read_text())
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\ndata: {train_limit: 6}\nstages: {dckd: {learning_rate: 3.0e-5}}\n")
+    parent, merged = load_recipe(str(base)), load_recipe(str(child))
+    assert merged.data.train_limit == 6 and merged.stage("dckd").learning_rate == 3e-5
+    # everything the child does not name comes from the parent, mapping by mapping
+    assert merged.data.test_limit == parent.data.test_limit and merged.stage("dckd").loss == parent.stage("dckd").loss
+    assert merged.stage("sft").learning_rate == parent.stage("sft").learning_rate and merged.eval == parent.eval
+    (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
+    with pytest.raises(RecipeError, match="leads back to itself"):
+        load_recipe(str(tmp_path / "loop.yaml"))
+    (tmp_path / "bad.yaml").write_text("extends: [embedded]\n")
+    with pytest.raises(RecipeError, match="extends: expected a profile name"):
+        load_recipe(str(tmp_path / "bad.yaml"))
+
+
+def test_the_full_embedded_size_only_grows_the_default():
+    small, full = load_recipe("embedded"), load_recipe("embedded-full")
+    assert full.data.train_limit > small.data.train_limit and full.data.teacher_train_limit > small.data.teacher_train_limit
+    for name, n in small.eval.limit.items():
+        bigger = full.eval.limit[name]
+        if isinstance(n, dict):
+            assert all(bigger[task] >= k for task, k in n.items()), name
+        else:
+            assert bigger >= n, name
+    # same models, methods, learning rates, judges and precision: only the amounts differ
+    assert (full.student, full.teacher, full.stages, full.eval.judges, full.precision) == \
+           (small.student, small.teacher, small.stages, small.eval.judges, small.precision)

@@ -4,6 +4,9 @@ command-line overrides, read into the typed ``Recipe`` (bench.recipe.schema).
 ``--set a.b.c=VALUE`` replaces one field; VALUE is read as YAML (``1e-5`` is a number, ``[gold]`` a list, ``null``
 clears). A path that names no existing field is an error (typos do not pass silently), except new keys inside
 ``stages.<stage>``, ``stages.<stage>.loss``, ``students`` and ``eval.options``, which the typed reading checks.
+
+A recipe may start from another: ``extends: embedded`` (a profile name or a .yaml path relative to the file) reads
+that recipe first and lays this file's sections over it, mappings merged key by key, anything else replaced.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import yaml
 from .fields import RecipeError
 from .schema import Recipe, read_recipe
 
-PROFILES = ("embedded", "paper", "test")
+PROFILES = ("embedded", "embedded-full", "paper", "test")
 DEFAULT_PROFILE = "embedded"
 OPEN_SECTIONS = (("stages",), ("students",), ("eval", "options"), ("eval", "limit"), ("eval", "judges"))
 
@@ -44,11 +47,32 @@ def read_yaml(path: Path) -> dict:
     return data
 
 
+def _merged(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = _merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def read_recipe_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    """A recipe file as a mapping, with what it ``extends`` laid under it."""
+    data = read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise RecipeError(f"{path}: extends: expected a profile name or a recipe .yaml path, got {parent!r}")
+    base = path.parent / parent if parent.endswith((".yaml", ".yml")) else recipe_path(parent)
+    if base.resolve() in seen or base.resolve() == path.resolve():
+        raise RecipeError(f"{path}: extends: {parent!r} leads back to itself")
+    return _merged(read_recipe_file(base, (*seen, path.resolve())), data)
+
+
 def profile_for(model: str | None) -> str:
     """The recipe whose ``students`` lists ``model`` (e.g. danube3-500m -> paper), else the default profile."""
     if model:
         for profile in PROFILES:
-            if model in (read_yaml(recipe_path(profile)).get("students") or {}):
+            if model in (read_recipe_file(recipe_path(profile)).get("students") or {}):
                 return profile
     return DEFAULT_PROFILE
 
@@ -89,7 +113,7 @@ def _open(prefix: list[str]) -> bool:
 
 def load_recipe(profile: str = DEFAULT_PROFILE, overrides: list[str] | None = None) -> Recipe:
     path = recipe_path(profile)
-    data = copy.deepcopy(read_yaml(path))
+    data = copy.deepcopy(read_recipe_file(path))
     for assignment in overrides or []:
         apply_override(data, assignment)
     try:
