@@ -132,3 +132,37 @@ def test_non_finite_results_are_refused_and_nothing_is_written(tmp_path):
         write_check(_result("nan-judge", math.nan), tmp_path)
     assert list(tmp_path.iterdir()) == []
     assert "no reference measured" in summary_text({"judge": {"id": "x"}})
+
+
+def test_this_machines_check_comes_before_the_shipped_one(tmp_path, monkeypatch):
+    from bench.judges import agreement
+
+    shipped, cache = tmp_path / "shipped", tmp_path / "cache"
+    monkeypatch.setattr(agreement, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv("BENCH_CACHE_DIR", str(cache))
+    write_check(_result(value=0.4), shipped)
+    summary = load_agreement("local-test")
+    assert summary["mt_bench_gpt4"]["spearman"] == 0.4 and summary["source"].startswith("measured by the maintainers")
+    assert summary["file"] == "bench/judges/measured/local-test.json"  # no path of this machine
+    write_check(_result(value=0.7), cache / "judge_checks")
+    summary = load_agreement("local-test")
+    assert summary["mt_bench_gpt4"]["spearman"] == 0.7 and "source" not in summary
+    # a shipped check made under other settings does not describe the judge
+    assert load_agreement("other-judge") is None
+    (cache / "judge_checks" / "local-test.json").unlink()
+    assert load_agreement("local-test", settings={"model": "m", "rating_mode": "greedy", "model_sha256": "abc"}) is None
+
+
+def test_shipped_checks_describe_the_judges_the_recipes_use():
+    """The files in bench/judges/measured are real judge-check outputs for the local judges (ids and the pinned
+    GGUF hashes match), so a fresh clone's reports quote them."""
+    from bench.judges.agreement import SHIPPED_DIR
+    from bench.judges.local_models import LOCAL_MODELS
+
+    files = sorted(SHIPPED_DIR.glob("*.json"))
+    assert files, "no shipped judge checks"
+    for path in files:
+        result = json.loads(path.read_text())
+        judge_id = result["judge"]["id"]
+        assert path == check_path(judge_id, SHIPPED_DIR) and judge_id in LOCAL_MODELS, path
+        assert result["mt_bench"]["n_models"] == 25 and result["verifier"]["pairwise_accuracy"]["n_pairs"] > 0

@@ -42,3 +42,27 @@ def test_documents_per_leaf():
     assert choose_documents(sizes, None, "random", 1) == {"mmlu_a": list(range(200)), "mmlu_b": list(range(100))}
     chosen = choose_documents(sizes, 30, "first", 1)
     assert chosen == {"mmlu_a": list(range(20)), "mmlu_b": list(range(10))}
+
+
+def test_the_average_carries_an_interval_from_its_tasks():
+    import math
+
+    from bench.evals.api import with_interval
+    from bench.evals.open_llm.rows import average_row
+    from bench.results.schema import MetricResult
+
+    def task(name, scores):
+        return MetricResult("open_llm", name, sum(scores) / len(scores), n_items=len(scores),
+                            item_scores={f"{name}/{i}": s for i, s in enumerate(scores)}, score_kind="binary")
+
+    wino = task("winogrande", [1, 0, 1, 1, 0, 1, 0, 1])
+    one = with_interval(average_row([wino], {}))
+    # over one task the average is that task: same items (paired tests work), same Wilson interval
+    assert one.value == wino.value and one.item_scores == wino.item_scores
+    assert one.interval == with_interval(task("winogrande", [1, 0, 1, 1, 0, 1, 0, 1])).interval
+    arc = task("arc_challenge", [1, 1, 0, 0])
+    two = with_interval(average_row([wino, arc], {}))
+    se = math.sqrt(sum(v * (1 - v) * n / (n - 1) / n for v, n in ((5 / 8, 8), (0.5, 4)))) / 2
+    assert math.isclose(two.value, (5 / 8 + 0.5) / 2)
+    assert math.isclose(two.interval.high - two.value, 1.959963984540054 * se, rel_tol=1e-9)
+    assert two.item_scores is None and "tasks' item standard errors" in two.interval.method

@@ -31,8 +31,8 @@ def register(sub) -> None:
     p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
                    help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
     p.add_argument("--references", default="verifier,mt_bench", help="which references to measure (verifier, mt_bench)")
-    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, half the cores, "
-                   "at most 4; on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
+    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
+                   "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
     p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")
     p.add_argument("--judge-retries", type=int, default=None, help="retries of a failed judge request")
     p.add_argument("--judge-key-env", default=None, help="environment variable holding an API judge's key")

@@ -65,7 +65,10 @@ class LocalServer:
         # head on each prompt token, so only judges that read probabilities turn it on.
         self.logits_all = logits_all
         self.alias, self.n_ctx = alias, n_ctx
-        self.n_threads = n_threads or max(1, min(4, (os.cpu_count() or 2) // 2))  # leave cores to the model under test
+        # Judging starts once the answers are written (MT-Bench, AlpacaEval): every core is free then. Beyond 4
+        # threads llama.cpp gains little for these small models. On a machine busy with other work, fewer threads are
+        # faster (they wait for each other): eval.options.judge_threads / judge-check --threads.
+        self.n_threads = n_threads or max(1, min(4, os.cpu_count() or 2))
         self.startup_timeout_s = startup_timeout_s
         self.log_path = log_path
         self.port: int | None = None

@@ -2,9 +2,10 @@
 differs from the leaderboard's), and the average over the tasks that ran."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from bench.results.schema import MetricResult
+from bench.results.schema import Interval, MetricResult
 
 from .configs import data_version
 from .items import check_mean, item_scores
@@ -73,12 +74,31 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
                "definition": "unweighted mean of the leaderboard metrics of the tasks that ran",
                "uncertainty": ("the tasks are scored on disjoint items, so the average's variance is the sum of the "
                                "tasks' variances over k^2 (k tasks): a 95% interval is avg +- 1.96 * sqrt(sum se_i^2) / k "
-                               "with se_i from each task's item scores; a paired difference between two models is the "
-                               "mean over tasks of their paired per-task differences, with variance likewise")}
+                               "with se_i from each task's item scores; over one task, the task's own items and "
+                               "interval (and paired tests); over several, no paired test (compare the tasks' rows)")}
     if missing:
         details["note"] = f"Open LLM average over {len(ran)} of {len(TASKS)} tasks ({', '.join(missing)} not run)"
     if not ran:
         return MetricResult(BENCHMARK, "average", None, details=details,
                             missing_reason="no Open LLM Leaderboard task could run (no task data available)")
-    return MetricResult(BENCHMARK, "average", sum(r.value for r in ran) / len(ran),
-                        n_items=sum(r.n_items for r in ran), details=details)
+    value = sum(r.value for r in ran) / len(ran)
+    if len(ran) == 1:  # the average is that task: its items give the interval and the paired comparisons
+        return MetricResult(BENCHMARK, "average", value, n_items=ran[0].n_items, details=details,
+                            item_scores=dict(ran[0].item_scores or {}) or None, score_kind=ran[0].score_kind)
+    return MetricResult(BENCHMARK, "average", value, n_items=sum(r.n_items for r in ran), details=details,
+                        interval=_stratified_interval(value, ran))
+
+
+def _stratified_interval(value: float, ran: list[MetricResult]) -> Interval | None:
+    """avg +- z * sqrt(sum se_i^2) / k, se_i the standard error of task i's item scores (disjoint items)."""
+    from bench import stats
+
+    variances = []
+    for row in ran:
+        scores = list((row.item_scores or {}).values())
+        if len(scores) < 2:
+            return None
+        mean = sum(scores) / len(scores)
+        variances.append(sum((x - mean) ** 2 for x in scores) / (len(scores) - 1) / len(scores))
+    stderr = math.sqrt(sum(variances)) / len(ran)
+    return stats.normal_interval(value, stderr, f"normal, from the {len(ran)} tasks' item standard errors")
