@@ -96,3 +96,14 @@ def test_a_registered_toy_method_gets_its_row_without_touching_the_report(monkey
     assert cells(text)["Toy distillation"].endswith("▲S")
     # order: registry order, the new method last
     assert list(cells(text)) == ["SFT", "Toy distillation"]
+
+
+def test_students_scored_identically_do_not_claim_a_zero_detectable_difference():
+    """A judge that gives every model the same verdicts leaves no spread of paired differences: the run could not
+    detect a difference of 0 (it was reported as 0.000); the estimate falls back to the items' own spread."""
+    rows = {"sft": BASE, "dpo": BASE, "adpa": BASE}
+    text = render_markdown(build_table(parse_results(document(rows), "doc")))
+    line = next(x for x in text.splitlines() if x.startswith("Smallest difference"))
+    p = 60 / 200
+    expected = (1.959963984540054 + 0.8416212335729143) * np.sqrt(p * (1 - p) * 600 / 599) * np.sqrt(2) / np.sqrt(200)
+    assert f"Verifier prompt {expected:.3f} (n = 200; the students were scored identically on every item" in line, line

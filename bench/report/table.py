@@ -206,16 +206,21 @@ def _detectable(blocks: list[Block], column: Column, index: int) -> tuple[float,
                 if paired is not None:
                     sds.append(paired.sd_difference)
                     ns.append(paired.n)
-    if sds:
+    identical = bool(sds) and statistics.median(sds) == 0
+    if sds and not identical:
         n = int(statistics.median(ns))
         value = stats.detectable_difference(statistics.median(sds), n)
         return (value, n, "paired, median spread of per-item differences") if value is not None else None
+    # No spread of differences (e.g. a judge that gives every model the same verdicts) says nothing about what the
+    # run could detect: the items' own spread does.
+    how = ("the students were scored identically on every item: unpaired estimate from the item scores' spread"
+           if identical else "unpaired estimate from the item scores' spread")
     scores = [v for r in rows for e in r.entries if (m := e.metric(column.benchmark, column.metric)) and m.item_scores
               for v in m.item_scores.values()]
     per_model = max((m.n_items for r in rows for e in r.entries if (m := e.metric(column.benchmark, column.metric))), default=0)
     if len(scores) > 2 and per_model > 1:
         value = stats.detectable_difference(statistics.stdev(scores) * 2 ** 0.5, per_model)
-        return (value, per_model, "unpaired estimate from the item scores' spread") if value is not None else None
+        return (value, per_model, how) if value is not None and value > 0 else None
     return None
 
 
@@ -313,7 +318,8 @@ def build_table(results: Results, which: str = "main") -> Table:
 
 
 def _detectable_note(columns: list[Column]) -> list[str]:
-    parts = [f"{c.label} {format_number(c.detectable[0], c.decimals)} (n = {c.detectable[1]})" for c in columns if c.detectable]
+    parts = [f"{c.label} {format_number(c.detectable[0], c.decimals)} (n = {c.detectable[1]}"
+             + ("" if c.detectable[2].startswith("paired") else f"; {c.detectable[2]}") + ")" for c in columns if c.detectable]
     if not parts:
         return []
     return ["Smallest difference this run can detect between two students (paired, 80% power, two-sided α = 0.05): "
