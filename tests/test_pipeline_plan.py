@@ -182,6 +182,9 @@ def test_a_recipe_extends_another_section_by_section(tmp_path):
     (tmp_path / "loop.yaml").write_text("extends: loop.yaml\n")
     with pytest.raises(RecipeError, match="leads back to itself"):
         load_recipe(str(tmp_path / "loop.yaml"))
+    (tmp_path / "gone.yaml").write_text("extends: nowhere.yaml\n")
+    with pytest.raises(RecipeError, match="no such recipe file"):
+        load_recipe(str(tmp_path / "gone.yaml"))
     (tmp_path / "bad.yaml").write_text("extends: [embedded]\n")
     with pytest.raises(RecipeError, match="extends: expected a profile name"):
         load_recipe(str(tmp_path / "bad.yaml"))

@@ -5,8 +5,9 @@
 footnotes, or None when the judge was never checked (or was checked with other settings, when given).
 
 A check made on this machine comes first; otherwise the one shipped in ``bench/judges/measured/`` (made by the
-maintainers with the same command at its default sizes, on the same pinned GGUF: a fresh clone's reports quote the
-agreement without spending the half hour a check takes). The summary says which it is.
+maintainers with `bench judge-check` on the same pinned GGUF, its sizes recorded in the file and quoted in the
+summary: a fresh clone's reports quote the agreement without spending the half hour a check takes). The summary
+says which it is.
 """
 from __future__ import annotations
 

@@ -63,6 +63,8 @@ def read_recipe_file(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     if not isinstance(parent, str) or not parent:
         raise RecipeError(f"{path}: extends: expected a profile name or a recipe .yaml path, got {parent!r}")
     base = path.parent / parent if parent.endswith((".yaml", ".yml")) else recipe_path(parent)
+    if not base.is_file():
+        raise RecipeError(f"{path}: extends: no such recipe file {base}")
     if base.resolve() in seen or base.resolve() == path.resolve():
         raise RecipeError(f"{path}: extends: {parent!r} leads back to itself")
     return _merged(read_recipe_file(base, (*seen, path.resolve())), data)
