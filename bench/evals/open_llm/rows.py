@@ -3,6 +3,7 @@ differs from the leaderboard's), and the average over the tasks that ran."""
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 
 from bench.results.schema import Interval, MetricResult
@@ -93,12 +94,8 @@ def _stratified_interval(value: float, ran: list[MetricResult]) -> Interval | No
     """avg +- z * sqrt(sum se_i^2) / k, se_i the standard error of task i's item scores (disjoint items)."""
     from bench import stats
 
-    variances = []
-    for row in ran:
-        scores = list((row.item_scores or {}).values())
-        if len(scores) < 2:
-            return None
-        mean = sum(scores) / len(scores)
-        variances.append(sum((x - mean) ** 2 for x in scores) / (len(scores) - 1) / len(scores))
-    stderr = math.sqrt(sum(variances)) / len(ran)
+    scores = [list((row.item_scores or {}).values()) for row in ran]
+    if any(len(s) < 2 for s in scores):
+        return None
+    stderr = math.sqrt(sum(statistics.variance(s) / len(s) for s in scores)) / len(ran)
     return stats.normal_interval(value, stderr, f"normal, from the {len(ran)} tasks' item standard errors")
