@@ -133,7 +133,8 @@ def test_exact_match_is_lm_evals_number_and_the_mean_of_its_item_scores(gsm8k_ru
     assert "200 of the leaderboard's 7,473 train rows (train_first200.jsonl)" in gsm8k.details["note"]
     assert winogrande.value is None and "winogrande/train" in winogrande.missing_reason
     assert average.value == pytest.approx(gsm8k.value) and average.details["over"] == ["gsm8k"]
-    assert average.item_scores is None and "sqrt(sum se_i^2)" in average.details["uncertainty"]
+    # over one task the average is that task, items included (so it gets the task's interval and paired tests)
+    assert average.item_scores == gsm8k.item_scores and "sqrt(sum se_i^2)" in average.details["uncertainty"]
     # report samples: the prompt, the generation, the gold answer and lm-eval's score of that item
     assert len(result.samples) == 4
     for sample in result.samples:
