@@ -12,7 +12,6 @@ Ids:
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest
@@ -34,8 +33,9 @@ def judge_cache_dir() -> Path:
 
 
 def _cache_file(judge_id: str, cache_dir: Path | None) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
-    return (Path(cache_dir) if cache_dir else judge_cache_dir()) / f"{safe}.sqlite"  # a recipe option is a string
+    from .base import judge_file_stem
+
+    return (Path(cache_dir) if cache_dir else judge_cache_dir()) / f"{judge_file_stem(judge_id)}.sqlite"  # a recipe option is a string
 
 
 def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str | None = None,

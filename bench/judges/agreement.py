@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 
 # Settings that change what a judge says: a check made under others does not describe it.
@@ -30,8 +29,9 @@ def checks_dir() -> Path:
 
 
 def check_path(judge_id: str, folder: Path | None = None) -> Path:
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
-    return (folder or checks_dir()) / f"{safe}.json"
+    from .base import judge_file_stem
+
+    return (folder or checks_dir()) / f"{judge_file_stem(judge_id)}.json"
 
 
 def _finite(obj):

@@ -6,10 +6,16 @@ with ``error`` set, and the judge counts it in ``stats``.
 """
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
+
+
+def judge_file_stem(judge_id: str) -> str:
+    """A judge id as a file name (its judgment cache, its judge-check result): unsafe characters to ``_``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
 
 
 @dataclass
