@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest
+from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest, judge_file_stem
 
 LOCAL_JUDGE = "local-smollm2"
 # Per profile and benchmark: the judge used when none is named. The embedded profile runs offline.
@@ -33,8 +33,6 @@ def judge_cache_dir() -> Path:
 
 
 def _cache_file(judge_id: str, cache_dir: Path | None) -> Path:
-    from .base import judge_file_stem
-
     return (Path(cache_dir) if cache_dir else judge_cache_dir()) / f"{judge_file_stem(judge_id)}.sqlite"  # a recipe option is a string
 
 

@@ -15,6 +15,8 @@ import json
 import math
 from pathlib import Path
 
+from .base import judge_file_stem
+
 # Settings that change what a judge says: a check made under others does not describe it.
 IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "prefix", "top_logprobs", "grammar", "temperature")
 
@@ -29,8 +31,6 @@ def checks_dir() -> Path:
 
 
 def check_path(judge_id: str, folder: Path | None = None) -> Path:
-    from .base import judge_file_stem
-
     return (folder or checks_dir()) / f"{judge_file_stem(judge_id)}.json"
 
 
