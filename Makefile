@@ -1,4 +1,5 @@
 # Two commands do everything: `make reproduce-table2` (main job) and `make test`.
+SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,16 +9,37 @@ export BENCH_DATA_DIR ?= $(DATA_DIR)
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup browser test test-fast mutation judges gpu-check reproduce-table2 figure5 perf demo clean
+.PHONY: setup lock browser test test-fast mutation judges gpu-check reproduce-table2 figure5 perf demo clean
 
 setup: $(STAMP)
 
-# torch first, from the CPU wheel on disk, then everything else under a constraints file that pins it.
-$(STAMP): pyproject.toml constraints.txt
+# The lock (requirements.lock): every package of the project and its `dev` extra, direct and transitive, with exact
+# versions and sha256 hashes, generated from pyproject.toml by uv (`make lock`). Setup installs exactly it, with hashes
+# required and nothing resolved. torch is the CPU build whose wheel lies on this machine's disk (find-links /opt/wheels).
+LOCK := requirements.lock
+# Packages published after this instant are invisible to `make lock`, so it gives the same file on the same registry.
+LOCK_DATE := 2026-12-03T00:00:00Z
+# llama-cpp-python (the local judge's engine) is built from source for any x86-64 CPU with AVX2/FMA/F16C, never for
+# the build machine's own CPU (GGML_NATIVE) and never from a prebuilt wheel of unknown flags: those crash on other CPUs.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON \
+  -DGGML_AVX512=OFF -DGGML_AVX_VNNI=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+# pip's warnings about the machine's file-index mirrors (not folders of this project) are noise here.
+QUIET_PIP := grep -v "is ignored: it is neither a file nor a directory" || true
+
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet torch==2.13.0 -c constraints.txt
-	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	set -o pipefail; CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/pip install --quiet --require-hashes --no-deps --no-binary llama-cpp-python -r $(LOCK) 2>&1 | { $(QUIET_PIP); }
+	set -o pipefail; $(BIN)/pip install -qq --no-deps --no-build-isolation -e . 2>&1 | { $(QUIET_PIP); }
+	$(BIN)/python -m bench.judges.engine_check
 	touch $@
+
+# Regenerate the lock after changing pyproject.toml's dependencies (uv comes with the dev extra).
+lock:
+	test -x $(BIN)/uv || $(MAKE) setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+	  --find-links /opt/wheels --generate-hashes --exclude-newer $(LOCK_DATE) --custom-compile-command "make lock" \
+	  --quiet -o $(LOCK)
 
 # Headless Chromium for the HTML report's browser tests (Debian's package; as root only). If it cannot be
 # installed, the tests skip and say why.

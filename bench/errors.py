@@ -31,6 +31,7 @@ def _user_error_types() -> dict[type, int]:
 
     from bench.datasets import DataFileError, DataUnavailable
     from bench.evals.api import UnknownBenchmark
+    from bench.judges.base import JudgeUnavailable
     from bench.models import BadModelFolder, ModelUnavailable
     from bench.pipeline.train_stage import NonFiniteTraining
     from bench.recipe import RecipeError
@@ -38,6 +39,7 @@ def _user_error_types() -> dict[type, int]:
 
     return {RecipeError: USAGE, ResultsError: USAGE, RecordError: USAGE, UnknownBenchmark: USAGE, AlignmentError: USAGE,
             DataFileError: USAGE, BadModelFolder: USAGE, ModelUnavailable: UNAVAILABLE, DataUnavailable: UNAVAILABLE,
+            JudgeUnavailable: UNAVAILABLE,
             NonFiniteTraining: DIVERGED}
 
 

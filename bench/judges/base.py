@@ -18,6 +18,11 @@ def judge_file_stem(judge_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
 
 
+class JudgeUnavailable(RuntimeError):
+    """The judge can answer no more requests (its server died or never started): stop the evaluation with this
+    message instead of recording the same failure for every remaining judgment."""
+
+
 @dataclass
 class RatingRequest:
     messages: list[dict] | None = None  # chat prompt for model judges

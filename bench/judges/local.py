@@ -91,6 +91,13 @@ class LocalJudge(OpenAICompatJudge):
         self.base_url = self.server.base_url
         return self.base_url
 
+    def _attempt(self, endpoint: str, body: dict, read) -> str:
+        try:
+            return super()._attempt(endpoint, body, read)
+        except _Retry:
+            self.server.raise_if_dead()  # a crashed server: its exit status and log, not "Connection refused"
+            raise
+
     def complete(self, bodies, progress=None):
         # Only start a server when some request is not already in the cache.
         if self.server.process is None and self.cache is not None:
@@ -130,6 +137,7 @@ class LocalJudge(OpenAICompatJudge):
                     if logprobs.get("top_logprobs"):
                         return json.dumps(logprobs["top_logprobs"][0], sort_keys=True)
         except httpx.HTTPError as err:
+            self.server.raise_if_dead()  # a crashed server: its exit status and log, not "Connection refused"
             raise _Retry(f"{type(err).__name__}: {err}") from None
         except (ValueError, KeyError, IndexError, TypeError) as err:
             raise _Retry(f"malformed stream ({type(err).__name__}: {err})") from None

@@ -20,11 +20,14 @@ import httpx
 
 from bench.models import SMOLLM2_GGUF, smollm2_folder
 
+from .base import JudgeUnavailable
+from .engine_check import FIX, exit_status
+
 MODEL_ALIAS = "smollm2-135m-instruct-q4_1"
 
 
-class ServerError(RuntimeError):
-    pass
+class ServerError(JudgeUnavailable):
+    """The judge server could not start, or died: no judgment can be had from it."""
 
 
 def _die_with_parent() -> None:
@@ -107,8 +110,8 @@ class LocalServer:
             if code is not None:
                 tail = self._log_tail()
                 self.stop()
-                raise ServerError(f"llama_cpp.server exited with code {code} while starting:\n{tail}\n"
-                                  "(it needs llama-cpp-python[server]: pip install -c constraints.txt 'llama-cpp-python[server]')")
+                raise ServerError(f"llama_cpp.server exited with {exit_status(code)} while starting; the end of its log:\n{tail}\n"
+                                  f"(it needs llama-cpp-python[server] as `make setup` installs it; if it crashed: {FIX})")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2.0).status_code == 200:
                     return self
@@ -118,6 +121,18 @@ class LocalServer:
         tail = self._log_tail()
         self.stop()
         raise ServerError(f"llama_cpp.server did not answer within {self.startup_timeout_s:.0f} s:\n{tail}")
+
+    def raise_if_dead(self) -> None:
+        """After a failed request: if the server process has exited (any exit, a signal included), raise ServerError
+        with its exit status and the end of its log, instead of letting every later request say "Connection refused"."""
+        process = self.process
+        code = process.poll() if process is not None else None
+        if code is None:
+            return
+        tail = self._log_tail()
+        self.stop()
+        raise ServerError(f"the local judge server (llama_cpp.server, {self.model_path.name}) died: {exit_status(code)}; "
+                          f"the end of its log:\n{tail}\n(if it crashed on this CPU: {FIX})")
 
     def _log_tail(self, n: int = 2000) -> str:
         if self._log is None:

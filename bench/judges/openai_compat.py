@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 import httpx
 
-from .base import Judge, Rating, RatingRequest
+from .base import Judge, JudgeUnavailable, Rating, RatingRequest
 from .cache import JudgmentCache, request_key
 from .parsing import RATING_GRAMMAR, parse_single_rating
 
@@ -205,6 +205,8 @@ class OpenAICompatJudge(Judge):
                 warn_plain_http_key(self.base_url, self.api_key_env)
             try:
                 result = send()
+            except JudgeUnavailable:
+                raise  # a dead judge server fails every later request too: stop with its own message
             except Exception as err:  # noqa: BLE001 - a judge failure is counted, never fatal
                 result = (None, f"{type(err).__name__}: {err}")
             self._record_outcome(result[1] if result[0] is None else None)
