@@ -44,6 +44,8 @@ class Cell:
     interval: Interval | None = None
     footnotes: list[int] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)  # e.g. "▲S": significantly better than the SFT student
+    # baseline letter -> (raw p, Holm-adjusted p) of the paired test behind the mark (None: too few items)
+    tests: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     best: bool = False
 
     @property
@@ -194,6 +196,7 @@ def _mark_baselines(block: Block, columns: list[Column], found: list[Comparison]
                 if hit is None:
                     continue
                 comparison, sign = hit
+                row.cells[index].tests[MARKS[name]] = (comparison.result.p_value, comparison.p_holm)
                 if comparison.result.too_few:
                     row.cells[index].footnotes.append(notes.number(TOO_FEW_NOTE))
                 elif comparison.significant:

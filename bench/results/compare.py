@@ -133,7 +133,8 @@ def _pairs(groups: dict[tuple[str, str], list], key: tuple[str, str], higher_is_
     from .document import TEACHER_ROWS
 
     seen: set[frozenset] = set()
-    for (student, method) in groups:
+    # methods first, then DPO, then SFT: the SFT-DPO pair is stored as DPO against SFT, the other way round skipped
+    for (student, method) in sorted(groups, key=lambda sm: {"dpo": 1, "sft": 2}.get(sm[1], 0)):
         baselines = ("ref_teacher",) if method == "dpo_teacher" else (() if method in TEACHER_ROWS else BASELINES)
         for baseline in baselines:
             if baseline != method and (student, baseline) in groups and frozenset((student, method, baseline)) not in seen:
