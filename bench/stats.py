@@ -278,6 +278,7 @@ class Paired:
     sd_difference: float
     units: int = 0  # resampling / test units: items, or clusters (prompts) when the items are clustered
     too_few: bool = False  # fewer than MIN_PAIRED units: no test at 5% can reject
+    sd_units: float = float("nan")  # sd of the per-unit mean differences (= sd_difference without clusters)
 
     @property
     def significant(self) -> bool:
@@ -303,20 +304,21 @@ def paired(method: Mapping[str, float], baseline: Mapping[str, float], kind: str
     totals, sizes = _cluster_sums(d, groups)
     units = totals.size
     sd = float(d.std(ddof=1)) if d.size > 1 else float("nan")
+    sd_units = float((totals / sizes).std(ddof=1)) if units > 1 else float("nan")
     clustered = units < d.size
     if units < MIN_PAIRED:
-        return Paired(len(ids), float(d.mean()), None, None, TOO_FEW, sd, units, too_few=True)
+        return Paired(len(ids), float(d.mean()), None, None, TOO_FEW, sd, units, True, sd_units)
     if kind == BINARY and not clustered and is_binary(a) and is_binary(b):
         wins, losses = int(((a == 1) & (b == 0)).sum()), int(((a == 0) & (b == 1)).sum())
         p, ci = _discordant(wins, losses, len(ids))
         test = f"McNemar exact (sign test on discordant items: {wins} won, {losses} lost)"
-        return Paired(len(ids), float(d.mean()), ci, p, test, sd, units)
+        return Paired(len(ids), float(d.mean()), ci, p, test, sd, units, False, sd_units)
     p, ci = _inverted_interval(totals, sizes)
     how = "exact, all 2^%d sign vectors" % units if units <= EXACT_UP_TO else f"{PERMUTATIONS} random sign vectors, seed {SEED}"
     unit = f"{units} prompts (cluster totals flipped)" if clustered else f"{units} items"
     test = f"sign-flip permutation test of the mean difference ({how}; over {unit})"
     ci.method = "the permutation test inverted: shifts of the mean difference it does not reject at 5%"
-    return Paired(len(ids), float(d.mean()), ci, p, test, sd, units)
+    return Paired(len(ids), float(d.mean()), ci, p, test, sd, units, False, sd_units)
 
 
 def _discordant(wins: int, losses: int, n: int) -> tuple[float, Interval]:
@@ -368,9 +370,10 @@ def detectable_difference(sd_difference: float, n: int, power: float = 0.8) -> f
 
     def shortfall(effect: float) -> float:
         nc = effect / sd_difference * math.sqrt(n)
-        if n > 200:  # scipy's noncentral t loses precision at large df; the normal is within 1e-3 there
-            return float(sps.norm.sf(crit - nc) + sps.norm.cdf(-crit - nc)) - power
-        return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc)) - power
+        exact = float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc)) if n <= 200 else math.nan
+        if not math.isfinite(exact):  # scipy's noncentral t fails at large df or nc; the normal is within 1e-3 there
+            exact = float(sps.norm.sf(crit - nc) + sps.norm.cdf(-crit - nc))
+        return exact - power
 
     # the normal approximation (z_0.975 + z_power) sd / sqrt(n) is within 30% of the answer from n = 6 up
     high = 3 * (sps.norm.ppf(1 - ALPHA / 2) + sps.norm.ppf(power)) * sd_difference / math.sqrt(n)

@@ -226,19 +226,23 @@ def _detectable(block: Block, column: Column, index: int) -> tuple[float, int, s
     students (median over those pairs), else (one student, or identical scores) from the item scores' spread. Within
     one block: differences between students of different sizes say nothing about either."""
     rows = [r for r in block.rows if not r.is_teacher and not r.cells[index].missing]
-    sds, ns = [], []
+    sds, ns, clustered = [], [], False
     for a in rows:
         for b in rows:
             if a is not b and b.method in BASELINES:
                 paired = compare_groups(a.entries, b.entries, column.benchmark, column.metric)
                 if paired is not None and not paired.too_few:
-                    sds.append(paired.sd_difference)
-                    ns.append(paired.n)
+                    # the test's unit: the item, or the prompt when items share one (its mean difference)
+                    sds.append(paired.sd_units)
+                    ns.append(paired.units)
+                    clustered = clustered or paired.units < paired.n
     identical = bool(sds) and statistics.median(sds) == 0
     if sds and not identical:
         n = int(statistics.median(ns))
         value = stats.detectable_difference(statistics.median(sds), n)
-        return (value, n, "paired, median spread of per-item differences") if value is not None else None
+        how = ("paired, median spread of per-prompt mean differences; n counts prompts" if clustered
+               else "paired, median spread of per-item differences")
+        return (value, n, how) if value is not None else None
     # No spread of differences (e.g. a judge that gives every model the same verdicts) says nothing about what the
     # run could detect: the items' own spread does.
     how = ("the students were scored identically on every item: unpaired estimate from the item scores' spread"
@@ -355,7 +359,7 @@ def _detectable_note(columns: list[Column], several_blocks: bool) -> list[str]:
         for student, (value, n, how) in c.detectable or []:
             where = f"{student}: " if several_blocks else ""
             parts.append(f"{c.label} {where}{format_number(value, c.decimals)} (n = {n}"
-                         + ("" if how.startswith("paired") else f"; {how}") + ")")
+                         + ("" if how.startswith("paired, median spread of per-item") else f"; {how}") + ")")
     if not parts:
         return []
     return ["Smallest difference this run can detect between two students of one block (paired, 80% power, "
