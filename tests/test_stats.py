@@ -252,3 +252,23 @@ def test_small_samples_get_a_percentile_bootstrap_and_clusters_are_resampled():
 def test_mean_std_across_seeds():
     assert stats.mean_std([6.0, 6.5, 7.25]) == pytest.approx((6.583333333, np.std([6.0, 6.5, 7.25], ddof=1)))
     assert stats.mean_std([3.0]) == (3.0, None)
+
+
+def test_evaluator_intervals_resample_prompts_and_stay_in_range():
+    """with_interval resamples MT-Bench questions (two turns each), not turns; AlpacaEval's win rate row gets the
+    Wilson-at-wins-plus-half-ties interval, not alpaca_eval's normal one (which left [0, 100])."""
+    from bench.evals.alpaca_eval import _rows
+    from bench.evals.api import with_interval
+    from bench.results.schema import MetricResult
+
+    ratings = {f"{q}/t{t}": float((q * 7 + t) % 10 + 1) for q in range(30) for t in (1, 2)}
+    row = with_interval(MetricResult("mt_bench", "average", float(np.mean(list(ratings.values()))), n_items=60,
+                                     item_scores=ratings, score_kind="continuous"))
+    assert "30 clusters (prompts)" in row.interval.method
+    annotations = [{"preference": 2.0}] * 2 + [{"preference": 1.5}] + [{"preference": 1.0}] * 17
+    metrics = {"n_unannotated": 0, "n_total": 20, "win_rate": 12.5, "standard_error": 11.0,
+               "length_controlled_winrate": 10.0, "lc_standard_error": 10.0, "lc_method": "length_controlled_v1",
+               "lc_note": None}
+    win, lc = _rows(metrics, annotations, {})
+    assert (win.interval.low, win.interval.high) == pytest.approx((100 * wilson_by_hand(2, 20)[0], 100 * wilson_by_hand(3, 20)[1]))
+    assert 0 < lc.interval.low < 10 < lc.interval.high < 100 and "logit" in lc.interval.method
