@@ -56,12 +56,15 @@ def wilson(successes: int, n: int) -> Interval:
 
 def win_rate_interval(scores: Sequence[float], scale: float = 100.0) -> Interval | None:
     """Win rate with ties (item scores 0 / scale/2 / scale): Wilson from floor(wins + ties/2) for the low end and
-    ceil(...) for the high end (exact without ties); in [0, scale] by construction."""
+    ceil(...) for the high end (exact without ties); in [0, scale] by construction. Soft preferences (scores in
+    between, from a judge's probabilities) get the bootstrap of the mean, also inside [0, scale]."""
     x = np.asarray(scores, dtype=float) / scale
     if x.size == 0:
         return None
+    if np.any((x < 0) | (x > 1)):
+        raise ValueError(f"win scores must lie in [0, {scale:g}]")
     if np.any((x != 0) & (x != 0.5) & (x != 1)):
-        raise ValueError(f"win scores must be 0, {scale / 2:g} or {scale:g}")
+        return bootstrap_mean(np.asarray(scores, dtype=float))
     k, n = float(x.sum()), int(x.size)
     low = wilson(math.floor(k), n).low
     high = wilson(math.ceil(k), n).high
@@ -175,11 +178,29 @@ def _sign_batches(units: int):
     if units <= EXACT_UP_TO:
         yield _exact_signs(units)
         return
-    rng = np.random.default_rng(SEED)
     rows = max(1, _BATCH_CELLS // units)
+    if units <= _CACHED_UP_TO:  # a table tests many pairs on the same items: draw their sign vectors once
+        signs = _random_signs(units)
+        for start in range(0, PERMUTATIONS, rows):
+            yield signs[start:start + rows].astype(float)
+        return
+    rng = np.random.default_rng(SEED)
     for start in range(0, PERMUTATIONS, rows):
         count = min(rows, PERMUTATIONS - start)
         yield rng.integers(0, 2, size=(count, units)).astype(float) * 2 - 1
+
+
+_CACHED_UP_TO = 2_000  # units whose Monte-Carlo sign vectors are kept (int8: at most 20 MB each, 4 kept)
+
+
+@lru_cache(maxsize=4)
+def _random_signs(units: int) -> np.ndarray:
+    """PERMUTATIONS x units signs from the fixed seed, drawn in the same batches as the uncached path (same values)."""
+    rng = np.random.default_rng(SEED)
+    rows = max(1, _BATCH_CELLS // units)
+    parts = [(rng.integers(0, 2, size=(min(rows, PERMUTATIONS - start), units)) * 2 - 1).astype(np.int8)
+             for start in range(0, PERMUTATIONS, rows)]
+    return np.concatenate(parts)
 
 
 def _pvalue(hits: np.ndarray, units: int) -> np.ndarray:

@@ -219,7 +219,9 @@ def test_win_rate_and_logit_intervals_stay_in_range():
     assert 0 < logit.low < 10 < logit.high < 100
     assert stats.logit_interval(0.0, 1.0) is None
     with pytest.raises(ValueError):
-        stats.win_rate_interval([30.0])
+        stats.win_rate_interval([130.0])
+    soft = stats.win_rate_interval([30.0, 70.0, 100.0, 0.0, 45.0, 80.0])  # soft preferences: bootstrap, in range
+    assert "bootstrap" in soft.method and 0 <= soft.low < soft.high <= 100
 
 
 def test_stratified_bootstrap_of_an_average_of_tasks_respects_the_range():
