@@ -376,14 +376,14 @@ def _seed_note(multi_seed: bool) -> list[str]:
 
 def legend(table: Table) -> str:
     families = sorted({c.family for c in table.columns if c.family})
-    size = (f"{families[0]}" if len(families) == 1 else f"{families[0]}-{families[-1]}") if families else "0"
+    size = (f"the {families[0]}" if len(families) == 1 else f"the {families[0]}-{families[-1]}") if families else "the"
     text = ("Value [95% interval]" + ("; mean ± sample std over seeds, interval over items averaged over seeds"
                                       if table.any_std else "")
             + ". ▲S / ▼S: significantly better / worse than the SFT student on the same items; ▲D / ▼D: the same "
               "against the DPO student; ▲R / ▼R: the DPO teacher against the reference teacher. Bold: the best "
               "student method, only where it is significantly better than the runner-up. Significant: paired test "
               "(sign-flip permutation test of the mean difference; McNemar's exact test for pass/fail items) with "
-              f"Holm's step-down correction over each column's comparisons (family: the {size} comparisons of one "
+              f"Holm's step-down correction over each column's comparisons (family: {size} comparisons of one "
               "column across all blocks), family-wise level 0.05; p-values raw and adjusted in the CSV and JSON. "
               "–: not measured (see the notes). Column notes say what each number is.")
     return text
