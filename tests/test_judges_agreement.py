@@ -120,7 +120,7 @@ def test_check_file_round_trip_and_summary(tmp_path):
     summary = load_agreement("local-test", folder=tmp_path)
     assert summary["mt_bench_gpt4"]["spearman"] == 0.79 and summary["verifier"]["n_pairs"] == 120
     assert summary["text"].startswith("local-test vs GPT-4 on MT-Bench: Spearman 0.79 [0.50, 0.90]")
-    assert "n=25 models x 16 questions" in summary["text"] and "pairwise accuracy 0.71 [0.60, 0.80], n=120 pairs" in summary["text"]
+    assert "n=25 models x 16 questions" in summary["text"] and "pairwise accuracy 0.71 [0.60, 0.80] (Wilson over pairs, as if independent), n=120 pairs on 50 prompts" in summary["text"]
     assert load_agreement("never-checked", folder=tmp_path) is None
     other = {"model": "m", "rating_mode": "greedy", "model_sha256": "abc"}
     assert load_agreement("local-test", settings=other, folder=tmp_path) is None
@@ -166,3 +166,24 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
         judge_id = result["judge"]["id"]
         assert path == check_path(judge_id, SHIPPED_DIR) and judge_id in LOCAL_MODELS, path
         assert result["mt_bench"]["n_models"] == 25 and result["verifier"]["pairwise_accuracy"]["n_pairs"] > 0
+
+
+def test_reports_quote_the_prompt_resampled_agreement_interval(tmp_path):
+    """Answers to one prompt are not independent: 31 pairs on 13 prompts gave 0.68 [0.50, 0.81] as if independent and
+    [0.47, 0.87] with prompts resampled; the summary quotes the latter (the shipped qwen0.5b check)."""
+    result = _result()
+    result["verifier"]["pairwise_accuracy"]["ci95_bootstrap_prompts"] = (0.4706, 0.871)
+    summary = load_agreement("local-test", folder=write_check(result, tmp_path).parent)
+    assert "pairwise accuracy 0.71 [0.47, 0.87] (prompts resampled), n=120 pairs on 50 prompts" in summary["text"]
+    assert summary["verifier"]["pairwise_accuracy_ci95"] == [0.4706, 0.871]
+
+
+def test_prompt_resampling_widens_the_interval_of_correlated_pairs():
+    """12 prompts, 4 pairs each, all pairs of a prompt judged alike (right on 8 prompts, wrong on 4): 48 'independent'
+    pairs give a narrow Wilson interval; resampling prompts gives the interval of 12 independent units."""
+    per_prompt = [1.0] * 8 + [0.0] * 4
+    outcomes = [v for v in per_prompt for _ in range(4)]
+    low, high = wilson_interval(outcomes)
+    clustered = cluster_bootstrap(12, lambda idx: sum(per_prompt[i] for i in idx) / len(idx))
+    assert clustered[1] - clustered[0] > 1.5 * (high - low)
+    assert clustered[0] < 8 / 12 < clustered[1]

@@ -134,7 +134,7 @@ def test_exact_match_is_lm_evals_number_and_the_mean_of_its_item_scores(gsm8k_ru
     assert winogrande.value is None and "winogrande/train" in winogrande.missing_reason
     assert average.value == pytest.approx(gsm8k.value) and average.details["over"] == ["gsm8k"]
     # over one task the average is that task, items included (so it gets the task's interval and paired tests)
-    assert average.item_scores == gsm8k.item_scores and "sqrt(sum se_i^2)" in average.details["uncertainty"]
+    assert average.item_scores == gsm8k.item_scores and "stratified bootstrap" in average.details["uncertainty"]
     # report samples: the prompt, the generation, the gold answer and lm-eval's score of that item
     assert len(result.samples) == 4
     for sample in result.samples:

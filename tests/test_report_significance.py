@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from bench import stats
+from bench.report.csv import render_csv
 from bench.report.markdown import render_markdown
 from bench.report.table import build_table
 from bench.results import parse_results, results_to_dict
@@ -60,27 +61,92 @@ def test_no_bold_when_the_best_is_not_significantly_better_than_the_runner_up():
     assert not any("**" in c or "▲" in c or "▼" in c for c in row.values())
 
 
-def test_several_seeds_pool_their_items_and_pair_seed_by_seed():
+def test_several_seeds_average_each_item_first_and_test_over_items():
+    """Three seeds are not three times the evidence: each item is averaged over the row's seeds, the interval and the
+    test are over the 200 items; the seeds' spread is the ± and the CSV's seed values."""
     doc = {"schema": "adpa-bench/results/v2", "profile": "test", "entries": [
         entry("sft", BASE, 1), entry("sft", BASE, 2),
         entry("adpa", BASE | set(range(100, 140)), 1), entry("adpa", BASE | set(range(100, 130)), 2)]}
     table = build_table(parse_results(doc, "doc"))
     adpa = next(r for r in table.blocks[0].rows if r.method == "adpa")
     cell = adpa.cells[0]
-    pooled = stats.wilson(100 + 90, 400)
-    assert (cell.interval.low, cell.interval.high) == pytest.approx((pooled.low, pooled.high))
-    assert "pooled over 2 seeds" in cell.interval.method and cell.std == pytest.approx(np.std([0.5, 0.45], ddof=1))
+    averaged = [1.0] * 90 + [0.5] * 10 + [0.0] * 100  # items 0-59 and 100-129 both seeds, 130-139 one of two
+    expected = stats.bootstrap_mean(averaged)
+    assert (cell.interval.low, cell.interval.high) == pytest.approx((expected.low, expected.high))
+    assert "items averaged over 2 seeds" in cell.interval.method and "200 items" in cell.interval.method
+    assert cell.std == pytest.approx(np.std([0.5, 0.45], ddof=1)) and cell.values == pytest.approx([0.5, 0.45])
     assert cell.marks == ["▲S"]
+    saved = json.loads(json.dumps(results_to_dict(parse_results(doc, "doc"))))["comparisons"]
+    assert len(saved) == 1 and saved[0]["n"] == 200 and "sign-flip" in saved[0]["test"]
+    assert saved[0]["seed_differences"] == pytest.approx({"1": 0.2, "2": 0.15})
+    assert any("averaged over a row's seeds first" in note for note in table.notes)
+    csv_text = render_csv(table)
+    assert "Verifier prompt seed values" in csv_text.splitlines()[0] and "0.5;0.45" in csv_text
 
 
 def test_comparisons_are_stored_in_the_results():
     rows = {"sft": BASE, "dpo": BASE | set(range(60, 64)), "adpa": BASE | set(range(100, 150))}
     saved = json.loads(json.dumps(results_to_dict(parse_results(document(rows), "doc"))))
     by = {(c["method"], c["baseline"]): c for c in saved["comparisons"]}
-    assert set(by) == {("dpo", "sft"), ("adpa", "sft"), ("adpa", "dpo"), ("sft", "dpo")}
+    # SFT against DPO is the same test as DPO against SFT: stored once; ADPA is also the best (vs DPO, already there)
+    assert set(by) == {("dpo", "sft"), ("adpa", "sft"), ("adpa", "dpo")}
     assert by[("adpa", "sft")]["significant"] and by[("adpa", "sft")]["difference"] == pytest.approx(0.25)
     assert by[("adpa", "sft")]["n"] == 200 and "50 won, 0 lost" in by[("adpa", "sft")]["test"]
     assert not by[("dpo", "sft")]["significant"]
+    # raw and Holm-adjusted p over the column's 3 comparisons
+    raw = [by[k]["p_value"] for k in sorted(by)]
+    assert [by[k]["p_holm"] for k in sorted(by)] == pytest.approx(stats.holm(raw))
+    assert by[("dpo", "sft")]["p_value"] == pytest.approx(0.125) and "3 comparisons" in by[("dpo", "sft")]["family"]
+
+
+def test_holm_removes_a_mark_that_only_the_uncorrected_test_gives():
+    """ADPA wins 10 items and loses 2 against SFT: McNemar p = 0.039 < 0.05 alone, but the column holds 5 comparisons
+    (the others far from significant), so Holm's adjusted p is above 0.05: no mark, no bold; the CSV keeps both p."""
+    adpa = (BASE - {0, 1}) | set(range(100, 110))
+    rows = {"sft": BASE, "dpo": BASE | {60}, "dckd": BASE | {61}, "adpa": adpa}
+    table = build_table(parse_results(document(rows), "doc"))
+    from scipy.stats import binomtest
+
+    cell = next(r for r in table.blocks[0].rows if r.method == "adpa").cells[0]
+    raw, adjusted = cell.tests["S"]
+    assert raw == pytest.approx(binomtest(10, 12).pvalue) and raw < 0.05 < adjusted
+    assert cell.marks == [] and not cell.best
+    header = render_csv(table).splitlines()[0]
+    assert "Verifier prompt p vs S" in header and "Verifier prompt p_holm vs S" in header
+    text = render_markdown(table)
+    assert "Holm's step-down correction" in text and "family: the 5 comparisons of one column" in text
+
+
+def test_too_few_items_is_a_note_never_a_mark():
+    def tiny(method, passes):
+        scores = [1.0 if i in passes else 0.0 for i in range(4)]
+        return {"student": "s", "method": method, "seed": 42, "model": f"m/{method}", "metrics": [
+            {"benchmark": "gold", "metric": "prompt_level_strict_acc", "value": sum(scores) / 4, "n_items": 4,
+             "details": {}, "items": {"kind": "binary", "ids": IDS[:4], "scores": scores}}]}
+
+    doc = {"schema": "adpa-bench/results/v2", "profile": "test", "entries": [tiny("sft", set()), tiny("adpa", {0, 1, 2, 3})]}
+    text = render_markdown(build_table(parse_results(doc, "doc")))
+    row = cells(text)
+    assert "▲" not in row["ADPA"] and "**" not in row["ADPA"] and "too few paired items" in text
+
+
+def test_the_detectable_difference_is_computed_within_each_block():
+    """Two students: one whose methods differ on many items, one on few; each block gets its own number."""
+    def block(student, rows):
+        return [dict(entry(m, p), student=student) for m, p in rows.items()]
+
+    noisy = {"sft": BASE, "dpo": set(range(30, 90)), "adpa": set(range(60, 120))}
+    quiet = {"sft": BASE, "dpo": BASE | {60, 61}, "adpa": BASE | {62, 63, 64}}
+    doc = {"schema": "adpa-bench/results/v2", "profile": "test", "entries": block("big", noisy) + block("small", quiet)}
+    line = next(x for x in render_markdown(build_table(parse_results(doc, "doc"))).splitlines()
+                if x.startswith("Smallest difference"))
+
+    def expected(rows):
+        sds = sorted(np.std([rows[a].__contains__(i) - rows[b].__contains__(i) for i in range(200)], ddof=1)
+                     for a in rows for b in ("sft", "dpo") if a != b)
+        return stats.detectable_difference(float(np.median(sds)), 200)
+
+    assert f"big: {expected(noisy):.3f} (n = 200)" in line and f"small: {expected(quiet):.3f} (n = 200)" in line
 
 
 def test_a_registered_toy_method_gets_its_row_without_touching_the_report(monkeypatch):
@@ -105,5 +171,5 @@ def test_students_scored_identically_do_not_claim_a_zero_detectable_difference()
     text = render_markdown(build_table(parse_results(document(rows), "doc")))
     line = next(x for x in text.splitlines() if x.startswith("Smallest difference"))
     p = 60 / 200
-    expected = (1.959963984540054 + 0.8416212335729143) * np.sqrt(p * (1 - p) * 600 / 599) * np.sqrt(2) / np.sqrt(200)
+    expected = stats.detectable_difference(np.sqrt(p * (1 - p) * 600 / 599) * np.sqrt(2), 200)
     assert f"Verifier prompt {expected:.3f} (n = 200; the students were scored identically on every item" in line, line

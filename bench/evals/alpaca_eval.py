@@ -197,10 +197,12 @@ def _rows(metrics: dict, annotations: list[dict], details: dict) -> list[MetricR
         reason = nothing or reason
         if se is not None and not math.isfinite(se):  # one annotated item: alpaca_eval's standard error is NaN
             se = None  # the interval then comes from the item scores (bench.evals.api.with_interval)
+        # a rate: Wilson over the items when they are known (ties count half), else normal on the logit scale from
+        # alpaca_eval's standard error; both stay inside [0, 100] (a normal interval gave [-9.6, 29.6])
+        interval = None if reason else (stats.win_rate_interval(list(items.values())) if items
+                                        else stats.logit_interval(value, se) if se is not None else None)
         return MetricResult(BENCHMARK, name, None if reason else value, n_items - n_failed, n_failed,
-                            None if reason else se, reason, details,
-                            interval=None if reason or se is None else stats.normal_interval(
-                                value, se, "normal approximation from alpaca_eval's standard error"),
+                            None if reason else se, reason, details, interval=interval,
                             item_scores=None if reason else items, score_kind=CONTINUOUS if items and not reason else None)
 
     rows = [row("win_rate", metrics["win_rate"], metrics["standard_error"], items=win_scores(annotations))]

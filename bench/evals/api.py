@@ -51,8 +51,11 @@ def with_interval(row: MetricResult) -> MetricResult:
         if not math.isclose(mean, row.value, rel_tol=1e-6, abs_tol=1e-9):
             raise AssertionError(f"{row.benchmark}/{row.metric}: value {row.value} is not the mean of its "
                                  f"{len(scores)} item scores ({mean})")
-        if row.interval is None:
-            row.interval = stats.interval(scores, row.score_kind)
+        if row.interval is None:  # items that share a prompt are resampled by prompt (bench.results.compare)
+            from bench.results.compare import clusters
+
+            found = clusters(row.benchmark, row.metric, row.item_scores)
+            row.interval = stats.interval(scores, row.score_kind, [found[i] for i in row.item_scores] if found else None)
     elif row.interval is None and row.stderr is not None:
         row.interval = stats.normal_interval(row.value, row.stderr, "normal approximation from the reported standard error")
     return row

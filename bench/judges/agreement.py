@@ -61,6 +61,14 @@ def _value(v) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
+def _accuracy_interval(acc: dict) -> tuple[list | None, str]:
+    """Pairs of answers to one prompt are not independent: the interval reports quote resamples prompts
+    (``ci95_bootstrap_prompts``); a check without it has only the Wilson interval over pairs, said so."""
+    if "ci95_bootstrap_prompts" in acc:
+        return acc["ci95_bootstrap_prompts"], "prompts resampled"
+    return acc.get("ci95"), "Wilson over pairs, as if independent"
+
+
 def summary_text(result: dict) -> str:
     parts = []
     mt = result.get("mt_bench")
@@ -71,8 +79,10 @@ def summary_text(result: dict) -> str:
     ver = result.get("verifier")
     if ver:
         acc, roc = ver["pairwise_accuracy"], ver["auroc"]
-        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(acc['ci95'])}, "
-                     f"n={acc['n_pairs']} pairs; AUROC {_value(roc['value'])} {_interval(roc['ci95'])}, "
+        ci, how = _accuracy_interval(acc)
+        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(ci)} ({how}), "
+                     f"n={acc['n_pairs']} pairs on {ver['n_prompts']} prompts; AUROC {_value(roc['value'])} "
+                     f"{_interval(roc['ci95'])} (prompts resampled), "
                      f"n={roc['n_pass']} pass / {roc['n_fail']} fail answers, {ver['n_prompts']} prompts")
     return f"{result['judge']['id']} " + "; ".join(parts) if parts else f"{result['judge']['id']}: no reference measured"
 
@@ -87,8 +97,9 @@ def summarise(result: dict, path: Path | None = None) -> dict:
             "spearman": mt["spearman"]["value"], "spearman_ci95": mt["spearman"]["ci95"],
             "kendall": mt["kendall"]["value"], "kendall_ci95": mt["kendall"]["ci95"]}
     if ver:
+        ci, how = _accuracy_interval(ver["pairwise_accuracy"])
         out["verifier"] = {"pairwise_accuracy": ver["pairwise_accuracy"]["value"],
-                           "pairwise_accuracy_ci95": ver["pairwise_accuracy"]["ci95"],
+                           "pairwise_accuracy_ci95": ci, "pairwise_accuracy_ci95_method": how,
                            "n_pairs": ver["pairwise_accuracy"]["n_pairs"], "auroc": ver["auroc"]["value"],
                            "auroc_ci95": ver["auroc"]["ci95"], "n_prompts": ver["n_prompts"]}
     if "seconds_per_judgment" in result:

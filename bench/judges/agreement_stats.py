@@ -1,9 +1,10 @@
 """Agreement statistics for `bench judge-check`, all from scipy: nothing here is a hand-written formula.
 
 - pairwise accuracy: over pairs (rating of the better answer, rating of the worse), 1 when the better is rated
-  higher, 1/2 for a tie, 0 otherwise; 95% Wilson interval from ``binomtest(...).proportion_ci``. With ties the
-  success count is not whole: the interval then runs from the lower Wilson bound at the count rounded down to
-  the upper bound at the count rounded up (conservative; exact without ties).
+  higher, 1/2 for a tie, 0 otherwise. Its interval in reports resamples prompts (``cluster_bootstrap``): the pairs
+  of one prompt share the prompt and its answers, so they are not independent. The Wilson interval over pairs
+  (``binomtest(...).proportion_ci``; with ties from the lower bound at the count rounded down to the upper bound at
+  the count rounded up) is kept for reference only: it treats the pairs as independent and is too narrow.
 - AUROC of single grades, pass against fail: Mann-Whitney U / (n_pass * n_fail) (``mannwhitneyu``).
 - Spearman / Kendall correlation of per-model means with reference scores (``spearmanr``, ``kendalltau``).
 - Bootstrap intervals (``scipy.stats.bootstrap``, percentile, fixed seed) resample clusters: prompts for the

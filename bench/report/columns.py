@@ -53,7 +53,9 @@ class Column:
     n_items: list[int] = field(default_factory=list)
     interval_methods: list[str] = field(default_factory=list)
     footnote: int | None = None  # the table footnote that describes the column
-    detectable: tuple[float, int, str] | None = None  # (difference, n, how) the run could detect
+    # per block: (student, (difference, n, how)) the run could detect between two students of that block
+    detectable: list[tuple[str, tuple[float, int, str]]] = field(default_factory=list)
+    family: int = 0  # comparisons in the column's Holm family (bench.results.compare)
 
     @property
     def key(self) -> str:

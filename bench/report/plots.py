@@ -2,8 +2,8 @@
 
 - figure 5 (the paper's hyper-parameter study): DCKD's alpha and ADPA's gamma, each over the grid of values the
   entries' ``hyperparameters`` hold, against the reward score and the reward accuracy. Every entry of the method
-  counts, whatever its study; error bars are 95% intervals over items (several seeds at one grid value: their
-  items pooled).
+  counts, whatever its study; error bars are 95% intervals over items (several seeds at one grid value: each
+  item averaged over the seeds first).
 - training curves: every ``curves`` point of the main-study entries, one panel per curve name, one line per
   (student, method), averaged over seeds with a ±1 std band.
 Each figure is returned as PNG and SVG bytes; nothing is written here.
@@ -54,12 +54,19 @@ def _hyperparameter(entry: Entry, name: str) -> float | None:
 
 
 def _interval(rows: list) -> tuple[float | None, float | None]:
-    """A point's 95% interval: one seed's own, or the interval of every seed's items pooled."""
+    """A point's 95% interval: one seed's own, or the interval of the items averaged over the seeds."""
     if len(rows) == 1 and rows[0].interval is not None:
         return rows[0].interval.low, rows[0].interval.high
     if rows and all(r.item_scores for r in rows) and len({r.score_kind for r in rows}) == 1:
-        interval = stats.interval([v for r in rows for v in r.item_scores.values()], rows[0].score_kind)
-        return interval.low, interval.high
+        # each item averaged over the seeds first: the unit is the item, not seed x item (docs/statistics.md)
+        items: dict[str, list[float]] = {}
+        for r in rows:
+            for item, score in r.item_scores.items():
+                items.setdefault(item, []).append(score)
+        values = [sum(v) / len(v) for v in items.values()]
+        kind = rows[0].score_kind if stats.is_binary(values) else "continuous"
+        interval = stats.interval(values, kind)
+        return (interval.low, interval.high) if interval is not None else (None, None)
     return None, None
 
 

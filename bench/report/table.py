@@ -6,11 +6,14 @@ Rules:
   field ``teacher``; when nothing links them and the results hold exactly one teacher, its rows join every block.
 - Only entries of the main study form rows; sweep runs (``"study": "figure5"``) feed the plots only.
 - A cell is the value with its 95% interval (from the metric's per-item scores; with several seeds, the mean over
-  seeds ± their sample std, and the interval pooled over every seed's items). ``Seeds`` counts seeds.
-- Marks: ▲S / ▼S when the paired difference to the SFT student on the same items has a 95% interval that excludes
-  0 (better / worse), ▲D / ▼D likewise against the DPO student (bench.results.compare).
-- Bold: the best student method of a block, only when it is significantly better than the runner-up (paired, same
-  items); never a tie or a difference the run cannot tell from noise.
+  seeds ± the sample std of the seeds' values, and the interval of the mean of the items averaged over the seeds:
+  the unit is the item, not seed x item). ``Seeds`` counts seeds.
+- Marks: ▲S / ▼S when the paired test against the SFT student on the same items rejects at 5% after Holm's
+  correction over the column's comparisons (better / worse), ▲D / ▼D likewise against the DPO student, ▲R / ▼R the
+  DPO teacher against the reference teacher (bench.results.compare; docs/statistics.md). A comparison on fewer
+  items than any test at 5% needs gets a note "too few items", never a mark.
+- Bold: the best student method of a block, only when the same corrected test says it beats the runner-up; never a
+  tie or a difference the run cannot tell from noise.
 - A value that was not measured is a dash with the reason in a numbered note, never 0.
 - Each column has one note saying what it is: data, judge and the judge's measured agreement, n, interval method; and
   the table says per column the smallest difference the run could detect (bench.stats.detectable_difference).
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 
 from bench import stats
 from bench.results import MAIN_STUDY, TEACHER_ROWS, Entry, Interval, Results, ResultsError, known_methods
-from bench.results.compare import BASELINES, compare_groups
+from bench.results.compare import BASELINES, Comparison, clusters, compare_groups, comparisons, lookup, seed_averaged
 
 from .columns import Column, choose_columns
 
@@ -41,6 +44,8 @@ class Cell:
     interval: Interval | None = None
     footnotes: list[int] = field(default_factory=list)
     marks: list[str] = field(default_factory=list)  # e.g. "▲S": significantly better than the SFT student
+    # baseline letter -> (raw p, Holm-adjusted p) of the paired test behind the mark (None: too few items)
+    tests: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     best: bool = False
 
     @property
@@ -112,16 +117,27 @@ class _Footnotes:
 
 
 # ----------------------------------------------------------------------------------------------------------- cells
-def _pooled_interval(entries: list[Entry], column: Column) -> Interval | None:
-    """One seed: the metric's own interval. Several: the interval of every seed's items pooled."""
+def _seed_interval(entries: list[Entry], column: Column) -> Interval | None:
+    """One seed: the metric's own interval. Several: the interval of the mean of the items, each item's score
+    averaged over the seeds first (items are the unit, not seed x item; pass/fail items averaged over seeds are no
+    longer 0/1, so they get the bootstrap)."""
     rows = [m for e in entries if (m := e.metric(column.benchmark, column.metric)) is not None and m.value is not None]
     if len(rows) == 1:
         return rows[0].interval
     if rows and all(m.item_scores for m in rows) and len({m.score_kind for m in rows}) == 1:
-        pooled = [v for m in rows for v in m.item_scores.values()]
-        interval = stats.interval(pooled, rows[0].score_kind)
-        return Interval(interval.low, interval.high, f"{interval.method}, pooled over {len(rows)} seeds")
+        items, kind = seed_averaged(entries, column.benchmark, column.metric)
+        values = list(items.values())
+        kind = kind if kind != "binary" or stats.is_binary(values) else "continuous"
+        interval = stats.interval(values, kind, _cluster_list(column, items))
+        if interval is None:
+            return None
+        return Interval(interval.low, interval.high, f"{interval.method}, items averaged over {len(rows)} seeds")
     return None
+
+
+def _cluster_list(column: Column, items: dict[str, float]) -> list[str] | None:
+    found = clusters(column.benchmark, column.metric, items)
+    return [found[i] for i in items] if found else None
 
 
 def _cell(entries: list[Entry], column: Column, notes: _Footnotes) -> Cell:
@@ -143,7 +159,7 @@ def _cell(entries: list[Entry], column: Column, notes: _Footnotes) -> Cell:
         footnotes.append(notes.number(f"{len(entries) - len(values)} of {len(entries)} seeds not measured "
                                       f"({'; '.join(reasons)}); the value is over the other {len(values)}"))
     mean, std = stats.mean_std(values)
-    return Cell(mean, std, len(values), len(entries), values, _pooled_interval(entries, column), footnotes)
+    return Cell(mean, std, len(values), len(entries), values, _seed_interval(entries, column), footnotes)
 
 
 def _remarks(details: dict) -> list[str]:
@@ -161,9 +177,12 @@ def _better(difference: float, column: Column) -> bool:
     return difference > 0 if column.higher_is_better else difference < 0
 
 
-def _mark_baselines(block: Block, columns: list[Column]) -> None:
-    """▲/▼ against the SFT and DPO students of the block where the paired 95% interval excludes 0; the DPO teacher
-    against the reference teacher (the signal ADPA distils)."""
+TOO_FEW_NOTE = f"too few paired items for a test at 5% (fewer than {stats.MIN_PAIRED}): no mark"
+
+
+def _mark_baselines(block: Block, columns: list[Column], found: list[Comparison], notes: _Footnotes) -> None:
+    """▲/▼ against the SFT and DPO students of the block where the paired test rejects after Holm's correction; the
+    DPO teacher against the reference teacher (the signal ADPA distils)."""
     students = {row.method: row for row in block.rows if row.method in BASELINES}
     reference = [row for row in block.rows if row.method == "ref_teacher"]
     for row in block.rows:
@@ -173,13 +192,20 @@ def _mark_baselines(block: Block, columns: list[Column]) -> None:
             for name, base in baselines.items():
                 if base is row or row.cells[index].missing or base.cells[index].missing:
                     continue
-                paired = compare_groups(row.entries, base.entries, column.benchmark, column.metric)
-                if paired is not None and paired.significant:
-                    row.cells[index].marks.append(("▲" if _better(paired.difference, column) else "▼") + MARKS[name])
+                hit = lookup(found, row.entries[0].student, row.method, base.method, column.benchmark, column.metric)
+                if hit is None:
+                    continue
+                comparison, sign = hit
+                row.cells[index].tests[MARKS[name]] = (comparison.result.p_value, comparison.p_holm)
+                if comparison.result.too_few:
+                    row.cells[index].footnotes.append(notes.number(TOO_FEW_NOTE))
+                elif comparison.significant:
+                    better = _better(sign * comparison.result.difference, column)
+                    row.cells[index].marks.append(("▲" if better else "▼") + MARKS[name])
 
 
-def _mark_best(block: Block, columns: list[Column]) -> None:
-    """Bold the best student row only when a paired test on the same items says it beats the runner-up."""
+def _mark_best(block: Block, columns: list[Column], found: list[Comparison]) -> None:
+    """Bold the best student row only when the corrected paired test on the same items says it beats the runner-up."""
     candidates = [row for row in block.rows if not row.is_teacher]
     for index, column in enumerate(columns):
         measured = [row for row in candidates if row.cells[index].mean is not None]
@@ -189,36 +215,41 @@ def _mark_best(block: Block, columns: list[Column]) -> None:
         best, runner_up = ranked[0], ranked[1]
         if best.cells[index].mean == runner_up.cells[index].mean:
             continue
-        paired = compare_groups(best.entries, runner_up.entries, column.benchmark, column.metric)
-        if paired is not None and paired.significant and _better(paired.difference, column):
+        hit = lookup(found, best.entries[0].student, best.method, runner_up.method, column.benchmark, column.metric)
+        if hit is not None and hit[0].significant and _better(hit[1] * hit[0].result.difference, column):
             best.cells[index].best = True
 
 
-def _detectable(blocks: list[Block], column: Column, index: int) -> tuple[float, int, str] | None:
-    """The smallest difference a paired comparison in this run detects (80% power, two-sided 0.05): from the
-    observed spread of per-item differences between students, else (one student) from the item scores' spread."""
-    rows = [r for b in blocks for r in b.rows if not r.is_teacher and not r.cells[index].missing]
-    sds, ns = [], []
+def _detectable(block: Block, column: Column, index: int) -> tuple[float, int, str] | None:
+    """The smallest difference a paired comparison between this block's students detects (80% power, two-sided
+    0.05, before Holm's correction): from the spread of per-item differences between its students and its SFT / DPO
+    students (median over those pairs), else (one student, or identical scores) from the item scores' spread. Within
+    one block: differences between students of different sizes say nothing about either."""
+    rows = [r for r in block.rows if not r.is_teacher and not r.cells[index].missing]
+    sds, ns, clustered = [], [], False
     for a in rows:
         for b in rows:
             if a is not b and b.method in BASELINES:
                 paired = compare_groups(a.entries, b.entries, column.benchmark, column.metric)
-                if paired is not None:
-                    sds.append(paired.sd_difference)
-                    ns.append(paired.n)
+                if paired is not None and not paired.too_few:
+                    # the test's unit: the item, or the prompt when items share one (its mean difference)
+                    sds.append(paired.sd_units)
+                    ns.append(paired.units)
+                    clustered = clustered or paired.units < paired.n
     identical = bool(sds) and statistics.median(sds) == 0
     if sds and not identical:
         n = int(statistics.median(ns))
         value = stats.detectable_difference(statistics.median(sds), n)
-        return (value, n, "paired, median spread of per-item differences") if value is not None else None
+        how = ("paired, median spread of per-prompt mean differences; n counts prompts" if clustered
+               else "paired, median spread of per-item differences")
+        return (value, n, how) if value is not None else None
     # No spread of differences (e.g. a judge that gives every model the same verdicts) says nothing about what the
     # run could detect: the items' own spread does.
     how = ("the students were scored identically on every item: unpaired estimate from the item scores' spread"
            if identical else "unpaired estimate from the item scores' spread")
-    scores = [v for r in rows for e in r.entries if (m := e.metric(column.benchmark, column.metric)) and m.item_scores
-              for v in m.item_scores.values()]
-    per_model = max((m.n_items for r in rows for e in r.entries if (m := e.metric(column.benchmark, column.metric))), default=0)
-    if len(scores) > 2 and per_model > 1:
+    scores = [v for r in rows for v in seed_averaged(r.entries, column.benchmark, column.metric)[0].values()]
+    per_model = max((len(seed_averaged(r.entries, column.benchmark, column.metric)[0]) for r in rows), default=0)
+    if len(scores) > 2 and per_model > 1 and statistics.stdev(scores) > 0:
         value = stats.detectable_difference(statistics.stdev(scores) * 2 ** 0.5, per_model)
         return (value, per_model, how) if value is not None and value > 0 else None
     return None
@@ -309,28 +340,50 @@ def build_table(results: Results, which: str = "main") -> Table:
                    [_cell(group, column, footnotes) for column in columns], group)
 
     blocks = _blocks(groups, make_row)
+    found = comparisons([e for g in groups.values() for e in g])
     for block in blocks:
-        _mark_baselines(block, columns)
-        _mark_best(block, columns)
+        _mark_baselines(block, columns, found, footnotes)
+        _mark_best(block, columns, found)
     for index, column in enumerate(columns):
-        column.detectable = _detectable(blocks, column, index)
-    return Table(results.profile, columns, blocks, footnotes.texts, notes + _detectable_note(columns))
+        column.detectable = [(block.student, found_) for block in blocks
+                             if (found_ := _detectable(block, column, index)) is not None]
+        column.family = max((c.family_size for c in found if c.key == column.key), default=0)
+    multi_seed = any(len(row.seeds) > 1 for block in blocks for row in block.rows)
+    return Table(results.profile, columns, blocks, footnotes.texts,
+                 notes + _detectable_note(columns, len(blocks) > 1) + _seed_note(multi_seed))
 
 
-def _detectable_note(columns: list[Column]) -> list[str]:
-    parts = [f"{c.label} {format_number(c.detectable[0], c.decimals)} (n = {c.detectable[1]}"
-             + ("" if c.detectable[2].startswith("paired") else f"; {c.detectable[2]}") + ")" for c in columns if c.detectable]
+def _detectable_note(columns: list[Column], several_blocks: bool) -> list[str]:
+    parts = []
+    for c in columns:
+        for student, (value, n, how) in c.detectable or []:
+            where = f"{student}: " if several_blocks else ""
+            parts.append(f"{c.label} {where}{format_number(value, c.decimals)} (n = {n}"
+                         + ("" if how.startswith("paired, median spread of per-item") else f"; {how}") + ")")
     if not parts:
         return []
-    return ["Smallest difference this run can detect between two students (paired, 80% power, two-sided α = 0.05): "
-            + "; ".join(parts) + "."]
+    return ["Smallest difference this run can detect between two students of one block (paired, 80% power, "
+            "two-sided α = 0.05 before Holm's correction): " + "; ".join(parts) + "."]
+
+
+def _seed_note(multi_seed: bool) -> list[str]:
+    if not multi_seed:
+        return []
+    return ["Several seeds: each item's score is averaged over a row's seeds first, and intervals and tests are over "
+            "items (n = items, not seeds x items); ± is the sample std of the seeds' values (listed in the CSV), "
+            "the seed-to-seed spread, reported beside the test and not part of it."]
 
 
 def legend(table: Table) -> str:
-    text = ("Value [95% interval]" + ("; mean ± sample std over seeds, interval pooled over seeds" if table.any_std else "")
-            + ". ▲S / ▼S: significantly better / worse than the SFT student on the same items (paired 95% interval of "
-              "the difference excludes 0); ▲D / ▼D: the same against the DPO student; ▲R / ▼R: the DPO teacher against "
-              "the reference teacher. Bold: the best student method, "
-              "only where it is significantly better than the runner-up. –: not measured (see the notes). "
-              "Column notes say what each number is.")
+    families = sorted({c.family for c in table.columns if c.family})
+    size = (f"the {families[0]}" if len(families) == 1 else f"the {families[0]}-{families[-1]}") if families else "the"
+    text = ("Value [95% interval]" + ("; mean ± sample std over seeds, interval over items averaged over seeds"
+                                      if table.any_std else "")
+            + ". ▲S / ▼S: significantly better / worse than the SFT student on the same items; ▲D / ▼D: the same "
+              "against the DPO student; ▲R / ▼R: the DPO teacher against the reference teacher. Bold: the best "
+              "student method, only where it is significantly better than the runner-up. Significant: paired test "
+              "(sign-flip permutation test of the mean difference; McNemar's exact test for pass/fail items) with "
+              f"Holm's step-down correction over each column's comparisons (family: {size} comparisons of one "
+              "column across all blocks), family-wise level 0.05; p-values raw and adjusted in the CSV and JSON. "
+              "–: not measured (see the notes). Column notes say what each number is.")
     return text

@@ -2,8 +2,6 @@
 differs from the leaderboard's), and the average over the tasks that ran."""
 from __future__ import annotations
 
-import math
-import statistics
 from pathlib import Path
 
 from bench.results.schema import Interval, MetricResult
@@ -73,10 +71,10 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
     details = {**details, "over": [r.metric for r in ran], "missing": missing,
                "complete": not missing,
                "definition": "unweighted mean of the leaderboard metrics of the tasks that ran",
-               "uncertainty": ("the tasks are scored on disjoint items, so the average's variance is the sum of the "
-                               "tasks' variances over k^2 (k tasks): a 95% interval is avg +- 1.96 * sqrt(sum se_i^2) / k "
-                               "with se_i from each task's item scores; over one task, the task's own items and "
-                               "interval (and paired tests); over several, no paired test (compare the tasks' rows)")}
+               "uncertainty": ("the tasks are scored on disjoint items: a 95% stratified bootstrap percentile interval "
+                               "(each task's items resampled on their own, bench.stats.stratified_bootstrap_mean); "
+                               "over one task, the task's own items and interval (and paired tests); over several, no "
+                               "paired test (compare the tasks' rows)")}
     if missing:
         details["note"] = f"Open LLM average over {len(ran)} of {len(TASKS)} tasks ({', '.join(missing)} not run)"
     if not ran:
@@ -91,11 +89,8 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
 
 
 def _stratified_interval(value: float, ran: list[MetricResult]) -> Interval | None:
-    """avg +- z * sqrt(sum se_i^2) / k, se_i the standard error of task i's item scores (disjoint items)."""
+    """Stratified bootstrap: each task's items resampled on their own, the average of the resampled task means;
+    percentile, so inside the tasks' range by construction (a task at 0% or 100% stays there)."""
     from bench import stats
 
-    scores = [list((row.item_scores or {}).values()) for row in ran]
-    if any(len(s) < 2 for s in scores):
-        return None
-    stderr = math.sqrt(sum(statistics.variance(s) / len(s) for s in scores)) / len(ran)
-    return stats.normal_interval(value, stderr, f"normal, from the {len(ran)} tasks' item standard errors")
+    return stats.stratified_bootstrap_mean([list((row.item_scores or {}).values()) for row in ran])
