@@ -77,7 +77,9 @@ class Method:
     def collator(self, pad_id: int):
         return SFTCollator(pad_id) if self.data == "sft" else PairCollator(pad_id, self.second)
 
-    def compute_loss(self, model, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    def compute_loss(self, model, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss and its logged terms. The terms are detached 0-d tensors, never ``.item()``: reading a CUDA value
+        on the host waits for the GPU at every micro-batch; MethodTrainer averages them when it logs."""
         raise NotImplementedError
 
 
