@@ -154,3 +154,23 @@ def test_dpo_margin_is_zero_at_step_0_with_the_training_numerics(tokenizer, tiny
     else:
         # measured: rewards/chosen 3.1e-5, rewards/rejected -5.5e-6 (beta 0.1): small on a tiny random model, not 0
         assert abs(step0["rewards/chosen"]) + abs(step0["rewards/rejected"]) > 1e-6, step0
+
+
+def test_zero3_bf16_weights_move_the_step0_dpo_margin_the_policy_keeps_at_0(tokenizer, tiny_model, device):
+    """Issue 21, item 3: ZeRO-3's bf16 mode runs the forward on bf16 weights, not autocast over fp32 ones. The
+    measurement script (scripts/zero3_precision_effect.py; its numbers for SmolLM2-135M are in docs/precision.md)
+    tells the two apart: with reference log-probs scored under the policy, the policy's step-0 DPO margin is 0 and
+    the loss log 2, while bf16 weights move both; the fp32 forward differs from the policy too."""
+    import math
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    from zero3_precision_effect import NUMERICS, measure
+
+    fp32, policy, zero3 = (measure(tiny_model, tokenizer, n_pairs=4)[n] for n in NUMERICS)
+    tolerance = 0.0 if device.type == "cpu" else 1e-6  # see test_dpo_margin_is_zero_at_step_0_with_the_training_numerics
+    assert abs(policy["dpo_margin"]) <= tolerance and abs(policy["dpo_loss"] - math.log(2)) <= tolerance
+    assert abs(zero3["dpo_margin"]) > 1e-6 and abs(zero3["dpo_loss"] - math.log(2)) > 1e-8
+    assert zero3["sft_nll"] != policy["sft_nll"] != fp32["sft_nll"]
+    assert all(p.dtype == torch.float32 for p in tiny_model.parameters())  # the measurement left the model as it was
