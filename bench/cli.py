@@ -13,6 +13,8 @@ import sys
 # Our progress lines replace the libraries' tqdm bars (alpaca_eval's annotation chunks, lm-eval's requests). tqdm
 # reads TQDM_* defaults once, when it is first imported, so this must come before anything imports it.
 os.environ.setdefault("TQDM_DISABLE", "1")
+# Deterministic cuBLAS (bench.pipeline.context.CUBLAS_WORKSPACE): read once, at the first CUDA matmul of the process.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 # Each module defines register(subparsers) and sets a `func(args) -> int` default.
 COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate", "judge_check")

@@ -26,7 +26,8 @@ class ADPA(Method):
         nll = nll_loss(logits_c, labels_c)
         expected = expected_advantage(logits_s, labels_s, ids_s, adv_s, cfg.clip_range).mean()
         loss = cfg.sft_weight * nll - cfg.adpa_weight * expected
-        return loss, {"loss/nll": nll.item(), "loss/adpa": -expected.item(), "adpa/expected_advantage": expected.item()}
+        expected = expected.detach()  # metrics stay on the device: no host sync per micro-batch
+        return loss, {"loss/nll": nll.detach(), "loss/adpa": -expected, "adpa/expected_advantage": expected}
 
 
 class ADPAPlus(ADPA):

@@ -11,9 +11,8 @@ from typing import ClassVar
 
 import torch
 
-from .batching import PER_TOKEN_KEYS, PairCollator, SFTCollator
+from .batching import PER_TOKEN_KEYS, RESPONSE_SPAN, PairCollator, SFTCollator, response_columns
 from .lm_head import require_fp32_logits, use_fp32_lm_head
-from .losses import IGNORE_INDEX
 
 # What a method may ask the pipeline to provide.
 REF_LOGPS = "ref_logps"  # summed log-probs of chosen/rejected under DPO's frozen reference (the initial weights)
@@ -77,16 +76,10 @@ class Method:
     def collator(self, pad_id: int):
         return SFTCollator(pad_id) if self.data == "sft" else PairCollator(pad_id, self.second)
 
-    def compute_loss(self, model, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor, dict[str, float]]:
+    def compute_loss(self, model, batch: dict, cfg: LossConfig) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The loss and its logged terms. The terms are detached 0-d tensors, never ``.item()``: reading a CUDA value
+        on the host waits for the GPU at every micro-batch; MethodTrainer averages them when it logs."""
         raise NotImplementedError
-
-
-def response_columns(labels: torch.Tensor) -> tuple[int, int]:
-    """The span [a, b) of (shifted) label columns that holds any response token in the batch."""
-    cols = (labels != IGNORE_INDEX).any(0).nonzero()
-    if cols.numel() == 0:
-        return 0, labels.shape[1]
-    return int(cols[0]), int(cols[-1]) + 1
 
 
 def accepts_logits_to_keep(model) -> bool:
@@ -102,7 +95,8 @@ def shifted_forward(model, batch: dict) -> dict:
     model's step time and memory. The head computes in fp32 even under bf16 autocast (methods.lm_head).
     """
     labels = batch["labels"][:, 1:]
-    a, b = response_columns(labels)
+    # The collators measure the span on the CPU; found here from labels on a GPU it would cost a host sync per step.
+    a, b = batch[RESPONSE_SPAN] if RESPONSE_SPAN in batch else response_columns(labels)
     use_fp32_lm_head(model)
     kwargs = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
     if accepts_logits_to_keep(model):

@@ -21,6 +21,8 @@ from .losses import IGNORE_INDEX
 
 # Batch keys that hold one value (or K values) per sequence position, shifted like the labels.
 PER_TOKEN_KEYS = ("teacher_ids", "teacher_probs", "teacher_tail", "advantage_ids", "advantages")
+# (a, b): the shifted label columns holding any response token, measured by the collator on the CPU (base.shifted_forward)
+RESPONSE_SPAN = "response_span"
 # entry field -> batch key, for each kind of per-token entry
 TEACHER_TOPK_KEYS = {"ids": "teacher_ids", "probs": "teacher_probs", "tail": "teacher_tail"}
 ADVANTAGE_KEYS = {"ids": "advantage_ids", "advantages": "advantages"}
@@ -28,6 +30,14 @@ ADVANTAGE_KEYS = {"ids": "advantage_ids", "advantages": "advantages"}
 
 def _as_tensor(x, dtype=None) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(x, dtype=dtype)
+
+
+def response_columns(labels: torch.Tensor) -> tuple[int, int]:
+    """The span [a, b) of (shifted) label columns that holds any response token in the batch."""
+    cols = (labels != IGNORE_INDEX).any(0).nonzero()
+    if cols.numel() == 0:
+        return 0, labels.shape[1]
+    return int(cols[0]), int(cols[-1]) + 1
 
 
 def pad_sequences(prompts: Sequence[Sequence[int]], responses: Sequence[Sequence[int]], pad_id: int) -> dict:
@@ -70,7 +80,9 @@ class SFTCollator:
         self.pad_id = pad_id
 
     def __call__(self, examples: list[dict]) -> dict:
-        return pad_sequences([e["prompt_ids"] for e in examples], [e["response_ids"] for e in examples], self.pad_id)
+        batch = pad_sequences([e["prompt_ids"] for e in examples], [e["response_ids"] for e in examples], self.pad_id)
+        batch[RESPONSE_SPAN] = response_columns(batch["labels"][:, 1:])
+        return batch
 
 
 class PairCollator:
@@ -97,4 +109,5 @@ class PairCollator:
         advantages = [None] * len(examples) + [e.get("sample_advantages") for e in examples]
         if any(entry is not None for entry in advantages):
             batch.update(place_per_token(advantages, starts, width, ADVANTAGE_KEYS))
+        batch[RESPONSE_SPAN] = response_columns(batch["labels"][:, 1:])
         return batch

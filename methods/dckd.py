@@ -24,4 +24,4 @@ class DCKD(Method):
         kl_c = topk_forward_kl(logits_c, labels_c, ids_c, probs_c, tail_c)
         kl_r = topk_forward_kl(logits_r, labels_r, ids_r, probs_r, tail_r)
         loss = cfg.sft_weight * nll + cfg.distill_weight * (cfg.chosen_distill_weight * kl_c + cfg.rejected_distill_weight * kl_r)
-        return loss, {"loss/nll": nll.item(), "kl/chosen": kl_c.item(), "kl/rejected": kl_r.item()}
+        return loss, {"loss/nll": nll.detach(), "kl/chosen": kl_c.detach(), "kl/rejected": kl_r.detach()}  # no host sync

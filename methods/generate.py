@@ -9,6 +9,7 @@ import torch
 
 from .devices import to_model_device
 from .lm_head import generation_lm_head
+from .sampling import GenerationSettings, PerItemSampler, hf_generate_kwargs, item_seed
 from .tokenize import encode_prompt
 
 
@@ -34,11 +35,14 @@ def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos
                     batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
                     progress: Callable[[int], None] | None = None) -> list[list[int]]:
     """The Hugging Face path. Prompts are sorted by length so a batch holds similar lengths; results come back in
-    input order."""
+    input order. With ``temperature > 0`` prompt i's sample comes from its own stream, item_seed(seed, i)
+    (methods.sampling): the same whatever the batch size or the other prompts."""
+    from transformers import LogitsProcessorList
+
+    settings = GenerationSettings(max_new_tokens, eos_id, temperature, top_p)
     model.eval()
     order = sorted(range(len(prompt_ids)), key=lambda i: -len(prompt_ids[i]))
     out: list[list[int] | None] = [None] * len(prompt_ids)
-    generator_seed = seed
     for start in range(0, len(order), batch_size):
         idx = order[start : start + batch_size]
         width = max(len(prompt_ids[i]) for i in idx)
@@ -48,15 +52,13 @@ def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos
             ids = torch.as_tensor(prompt_ids[i], dtype=torch.long)
             input_ids[row, width - len(ids) :] = ids
             attention_mask[row, width - len(ids) :] = 1
-        sampling = {"do_sample": False}
-        if temperature > 0:
-            torch.manual_seed(generator_seed + start)
-            sampling = {"do_sample": True, "temperature": temperature, "top_p": top_p}
+        # Sampling: each row draws from its own stream, seeded by (seed, the prompt's index), as vLLM's requests do
+        sampler = None if settings.greedy else PerItemSampler([item_seed(seed, i) for i in idx], temperature, top_p)
         inputs = to_model_device({"input_ids": input_ids, "attention_mask": attention_mask}, model)
         with generation_lm_head(model):
             generated = model.generate(
-                **inputs, max_new_tokens=max_new_tokens,
-                pad_token_id=pad_id, eos_token_id=eos_id, use_cache=True, top_k=None, **sampling,
+                **inputs, pad_token_id=pad_id, use_cache=True, **hf_generate_kwargs(settings),
+                **({"logits_processor": LogitsProcessorList([sampler])} if sampler else {}),
             )[:, width:].tolist()
         for row, i in enumerate(idx):
             tokens = generated[row]

@@ -15,6 +15,8 @@ no full-vocabulary probability tensor is materialised on top of the logits.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -22,6 +24,8 @@ IGNORE_INDEX = -100
 # Same stabiliser as the released code (method spec 2(c)): every student bin, the K teacher tokens and the
 # tail alike, is raised to at least 1e-7 before its log.
 PROB_FLOOR = 1e-7
+# A Python float, not a tensor: Tensor.clamp with a CPU tensor bound fails on a CUDA input (clamp.Tensor overload).
+LOG_PROB_FLOOR = math.log(PROB_FLOOR)
 
 
 def response_mask(labels: torch.Tensor) -> torch.Tensor:
@@ -101,7 +105,7 @@ def topk_forward_kl(
     Reduced as a token mean per sequence, then a mean over sequences.
     """
     logq, log_tail_q, in_width = topk_student_logprobs(logits, teacher_ids)
-    logq = logq.clamp(min=torch.log(torch.tensor(PROB_FLOOR, dtype=logq.dtype)))
+    logq = logq.clamp(min=LOG_PROB_FLOOR)
     p_all = teacher_probs.to(logq.dtype)
     p = p_all.masked_fill(~in_width, 0.0)
     # ids beyond the student's width: their teacher mass joins the tail bin

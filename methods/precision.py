@@ -6,17 +6,26 @@
 - Frozen models (teachers, the advantage's baseline) are loaded in bf16 (``frozen="bf16"``) or fp32.
 - Every loss and log-prob is computed from fp32 logits (``loss="fp32"``): see ``methods.lm_head``.
 
-bf16 is used only where the device supports it: a CUDA GPU with bf16 units. On a CPU the policy falls back to
-fp32 everywhere unless ``cpu_bf16`` is set, which rehearses the GPU numerics on CPU (slowly) for tests.
+bf16 is used only where the device supports it: a CUDA GPU with bf16 units, i.e. compute capability 8.0 or more
+(Ampere and later). ``torch.cuda.is_bf16_supported()`` is also True on V100 / T4, which only emulate bf16 (slowly),
+so it is not what decides. On an older GPU the policy falls back to fp32 everywhere and says so once in the run's log
+(fp32 rather than fp16 autocast: fp16's range needs a loss scaler and overflows on 7B activations; fp32 is slower but
+exact to the policy's intent). On a CPU it is fp32 everywhere unless ``cpu_bf16`` is set, which rehearses the GPU
+numerics on CPU (slowly) for tests.
 """
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import asdict, dataclass, fields
 
 import torch
 
+log = logging.getLogger(__name__)  # reaches the run log through the root logger's handlers
+
 TRAIN_AUTOCAST = "fp32-master+bf16-autocast"
+BF16_MIN_CAPABILITY = (8, 0)  # native bf16 tensor cores: Ampere (A100, A10, RTX 30xx) and later
+_fallback_said: set[str] = set()
 CHOICES = {"train": (TRAIN_AUTOCAST, "fp32"), "frozen": ("bf16", "fp32"), "loss": ("fp32",)}
 
 
@@ -55,7 +64,7 @@ class Precision:
         """Whether this policy uses bf16 on ``device`` at all."""
         device = torch.device(device)
         if device.type == "cuda":
-            return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+            return cuda_bf16_native(device)
         return device.type == "cpu" and self.cpu_bf16
 
     def trainable_dtype(self) -> torch.dtype:
@@ -69,6 +78,23 @@ class Precision:
     def train_autocast(self, device) -> bool:
         """Whether training runs under bf16 autocast (the Trainer's ``bf16=True``) on ``device``."""
         return self.train == TRAIN_AUTOCAST and self.bf16_on(device)
+
+
+def cuda_bf16_native(device="cuda") -> bool:
+    """Whether the CUDA ``device`` has native bf16 units (compute capability >= 8.0). On a GPU without them, says once
+    in the log that the policy runs in fp32 there."""
+    if not torch.cuda.is_available():
+        return False
+    device = torch.device(device)
+    capability = tuple(torch.cuda.get_device_capability(device))
+    if capability >= BF16_MIN_CAPABILITY:
+        return True
+    name = torch.cuda.get_device_name(device)
+    if name not in _fallback_said:
+        _fallback_said.add(name)
+        log.warning("precision: %s has compute capability %d.%d (< 8.0: bf16 only emulated, slow); training and frozen "
+                    "models run in fp32 there instead of bf16", name, *capability[:2])
+    return False
 
 
 def autocast(enabled: bool, device) -> contextlib.AbstractContextManager:

@@ -14,4 +14,4 @@ class SFT(Method):
     def compute_loss(self, model, batch, cfg: LossConfig):
         out = shifted_forward(model, batch)
         loss = nll_loss(out["logits"], out["labels"])
-        return loss, {"loss/nll": loss.item()}
+        return loss, {"loss/nll": loss.detach()}  # a tensor: no host sync per micro-batch

@@ -11,6 +11,7 @@ Writes go to a temporary file that is renamed into place, so a reader never sees
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from .precision import autocast
 
 DEFAULT_K = 50
 ADVANTAGE_FLOOR = 1e-7  # probabilities are clipped below at this before taking logs, as in the released code
+# A Python float bound: a tensor bound made on the CPU fails against CUDA logits (see methods.losses.LOG_PROB_FLOOR).
+LOG_ADVANTAGE_FLOOR = math.log(ADVANTAGE_FLOOR)
 FLOOR_CHOICES = ("baseline_min", "dpo_min", "exact")
 
 
@@ -56,14 +59,15 @@ class TopKStore:
 
     @classmethod
     def from_entries(cls, entries: Sequence[dict], metadata: dict | None = None) -> "TopKStore":
+        # A store lives on the CPU (entries are moved there by _per_example); batches move to the model later.
         lengths = [int(e["ids"].shape[0]) for e in entries]
         offsets = torch.zeros(len(entries) + 1, dtype=torch.int64)
         offsets[1:] = torch.cumsum(torch.tensor(lengths, dtype=torch.int64), 0)
-        cat = lambda key, dtype: torch.cat([torch.as_tensor(e[key]).to(dtype) for e in entries]) if entries else torch.zeros(0, dtype=dtype)
+        cat = lambda key, dtype: torch.cat([torch.as_tensor(e[key]).to(dtype) for e in entries]) if entries else torch.zeros(0, dtype=dtype, device="cpu")
         ids = cat("ids", torch.int32)
         return cls(
-            ids=ids.reshape(-1, ids.shape[-1]) if ids.numel() else torch.zeros((0, DEFAULT_K), dtype=torch.int32),
-            values=cat("values", torch.float32).reshape(ids.shape) if ids.numel() else torch.zeros((0, DEFAULT_K)),
+            ids=ids.reshape(-1, ids.shape[-1]) if ids.numel() else torch.zeros((0, DEFAULT_K), dtype=torch.int32, device="cpu"),
+            values=cat("values", torch.float32).reshape(ids.shape) if ids.numel() else torch.zeros((0, DEFAULT_K), device="cpu"),
             tail=cat("tail", torch.float32),
             tokens=cat("tokens", torch.int32),
             offsets=offsets,
@@ -169,8 +173,7 @@ def advantages_from_logits(dpo_logits: torch.Tensor, baseline_logits: torch.Tens
         floor_source = base_top if floor == "baseline_min" else top_dpo
         floor_logp = floor_source.min(-1, keepdim=True).values.exp().clamp(min=ADVANTAGE_FLOOR).log()
         base_at_ids = torch.where(in_base_topk, base_at_ids, floor_logp.expand_as(base_at_ids))
-    log_clip = torch.log(torch.tensor(ADVANTAGE_FLOOR))
-    adv = top_dpo.clamp(min=log_clip) - base_at_ids.clamp(min=log_clip)
+    adv = top_dpo.clamp(min=LOG_ADVANTAGE_FLOOR) - base_at_ids.clamp(min=LOG_ADVANTAGE_FLOOR)
     adv, order = adv.sort(-1, descending=True)
     return ids.gather(-1, order), adv
 

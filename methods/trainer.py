@@ -4,10 +4,16 @@ Running the same script under ``accelerate launch`` (several processes, DeepSpee
 the Trainer handles devices, data sharding and gradient synchronisation. Precision follows one policy
 (methods.precision): fp32 trainable weights, bf16 autocast where the policy and the device allow it,
 fp32 logits for every loss.
+
+Batches hold float data that only the loss reads (DPO's reference log-probs in fp64, the teacher's top-K
+probabilities, the advantages): they move to the device without the dtype cast the Trainer applies under DeepSpeed,
+which would round a summed log-prob of -300 to bf16 (steps of 2 nats). Logged loss terms stay on the device until a
+logging step (every ``logging_steps`` optimiser steps: each log waits for the GPU).
 """
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Sequence
 
 import torch
@@ -17,6 +23,9 @@ from transformers import Trainer, TrainingArguments
 from .base import LossConfig, Method
 from .lm_head import use_fp32_lm_head
 from .precision import Precision
+
+
+GPU_LOGGING_STEPS = 10  # optimiser steps between logs on a GPU (a NaN still shows: it poisons the logged mean)
 
 
 class ExamplesDataset(Dataset):
@@ -52,30 +61,52 @@ class MethodTrainer(Trainer):
         # Every loss is a per-sequence mean, so gradient accumulation must average micro-batches
         # (the Trainer only does so when it believes the model does not take loss kwargs).
         self.model_accepts_loss_kwargs = False
-        self._metrics: dict[str, list[float]] = defaultdict(list)
+        # loss term -> (running sum, micro-batches): sums stay tensors on the device until the next log
+        self._metric_sums: dict = {}
+        self._metric_counts: dict[str, int] = defaultdict(int)
+
+    def _prepare_input(self, data):
+        """Tensors to the device, dtypes kept. The Trainer's own version casts every floating tensor to DeepSpeed's
+        dtype (bf16 under configs/accelerate/zero3.yaml); the model's inputs here are integer ids and masks, and every
+        float in a batch is data for the loss, which must reach it in fp32 or wider."""
+        if isinstance(data, Mapping):
+            return type(data)({k: self._prepare_input(v) for k, v in data.items()})
+        if isinstance(data, (tuple, list)):
+            return type(data)(self._prepare_input(v) for v in data)
+        if isinstance(data, torch.Tensor):
+            return data.to(device=self.args.device)
+        return data
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, metrics = self.method.compute_loss(model, inputs, self.loss_config)
         if model.training:
             for key, value in metrics.items():
-                self._metrics[key].append(value)
+                value = value.detach().double() if isinstance(value, torch.Tensor) else float(value)
+                self._metric_sums[key] = self._metric_sums.get(key, 0.0) + value
+                self._metric_counts[key] += 1
         return (loss, None) if return_outputs else loss
 
     def log(self, logs: dict, *args, **kwargs) -> None:
-        if self._metrics and "loss" in logs:
-            logs.update({key: sum(v) / len(v) for key, v in self._metrics.items()})
-            self._metrics.clear()
+        if self._metric_sums and "loss" in logs:
+            logs.update({key: float(total) / self._metric_counts[key] for key, total in self._metric_sums.items()})
+            self._metric_sums.clear()
+            self._metric_counts.clear()
         super().log(logs, *args, **kwargs)
 
 
 def training_arguments(output_dir: str, *, learning_rate: float, precision: Precision | None = None, epochs: float = 1.0,
                        batch_size: int = 1, grad_accum: int = 1, seed: int = 42, warmup_ratio: float = 0.1,
-                       scheduler: str = "cosine", max_steps: int = -1, logging_steps: int = 1, **extra) -> TrainingArguments:
+                       scheduler: str = "cosine", max_steps: int = -1, logging_steps: int | None = None,
+                       **extra) -> TrainingArguments:
     """Recipe defaults. ``bf16=True`` (autocast over the fp32 weights) exactly when ``precision`` (default:
-    ``Precision()``) asks for it and the device supports it: a bf16 GPU, or a CPU with ``cpu_bf16``."""
+    ``Precision()``) asks for it and the device supports it: a GPU of compute capability >= 8.0, or a CPU with
+    ``cpu_bf16``. ``logging_steps`` defaults to every step on a CPU and every GPU_LOGGING_STEPS steps on a GPU, where
+    each log reads the loss back from the device (a sync)."""
     precision = precision or Precision()
     device = "cpu" if extra.get("use_cpu") or not torch.cuda.is_available() else "cuda"
     bf16 = precision.train_autocast(device)
+    if logging_steps is None:
+        logging_steps = 1 if device == "cpu" else GPU_LOGGING_STEPS
     return TrainingArguments(
         output_dir=output_dir, learning_rate=learning_rate, num_train_epochs=epochs, max_steps=max_steps,
         per_device_train_batch_size=batch_size, gradient_accumulation_steps=grad_accum, seed=seed, data_seed=seed,

@@ -13,6 +13,8 @@ import importlib.util
 from pathlib import Path
 from typing import Sequence
 
+from .sampling import GenerationSettings, item_seed, vllm_sampling_kwargs
+
 MEMORY_SHARE_OF_FREE = 0.85  # of the GPU memory free when the engine starts (the HF model is resident too)
 _engine: dict = {}
 
@@ -76,16 +78,13 @@ def release() -> None:
             torch.cuda.empty_cache()
 
 
-def sampling_params(max_new_tokens: int, eos_id: int, temperature: float, top_p: float, seed: int):
-    """What the Hugging Face path does: greedy at temperature 0, else temperature and top-p sampling (no top-k);
-    stop at ``eos_id`` only (as HF's ``eos_token_id=eos_id``: the model's own EOS is ignored unless it is that id;
-    a negative id never stops early); special tokens kept, since ids are what is returned."""
+def request_params(settings: GenerationSettings, seed: int, n: int) -> list:
+    """One SamplingParams per request: the settings the Hugging Face path uses (methods.sampling.vllm_sampling_kwargs)
+    and request i's own seed, item_seed(seed, i), so no two prompts share a random stream's start (and prompt i's
+    seed is the one the Hugging Face path gives its row)."""
     from vllm import SamplingParams
 
-    greedy = temperature <= 0
-    return SamplingParams(n=1, max_tokens=max_new_tokens, temperature=0.0 if greedy else temperature,
-                          top_p=1.0 if greedy else top_p, seed=None if greedy else seed,
-                          stop_token_ids=[eos_id] if eos_id >= 0 else [], ignore_eos=True, skip_special_tokens=False)
+    return [SamplingParams(**vllm_sampling_kwargs(settings, item_seed(seed, i))) for i in range(n)]
 
 
 def to_records(outputs, eos_id: int) -> list[list[int]]:
@@ -106,5 +105,6 @@ def generate_ids(model, prompt_ids: Sequence[Sequence[int]], eos_id: int, max_ne
                  top_p: float, seed: int) -> list[list[int]]:
     llm = engine(model_folder(model), _dtype_name(model), seed)
     prompts = [{"prompt_token_ids": list(map(int, p))} for p in prompt_ids]
-    outputs = llm.generate(prompts, sampling_params(max_new_tokens, eos_id, temperature, top_p, seed), use_tqdm=False)
+    settings = GenerationSettings(max_new_tokens, eos_id, temperature, top_p)
+    outputs = llm.generate(prompts, request_params(settings, seed, len(prompts)), use_tqdm=False)
     return to_records(outputs, eos_id)

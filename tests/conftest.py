@@ -28,19 +28,36 @@ def tokenizer():
     return load_tokenizer("tiny-random")
 
 
+@pytest.fixture(scope="session")
+def device():
+    """The one device every device-dependent test runs on: CUDA when there is a GPU (``make gpu-check``), else the
+    CPU; ``BENCH_TEST_DEVICE=cpu`` forces the CPU on a GPU machine. Models come from the fixtures below on it, and a
+    test moves its batches with the model (methods.devices.to_model_device), never to a device of its own."""
+    import torch
+
+    wanted = os.environ.get("BENCH_TEST_DEVICE")
+    if wanted:
+        return torch.device(wanted)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 @pytest.fixture()
-def tiny_model():
-    """A fresh copy of the tiny random student (tests may train it)."""
+def tiny_model(device):
+    """A fresh copy of the tiny random student (tests may train it), on ``device``."""
     import torch
 
     from bench.models import load_model
 
     torch.manual_seed(0)
-    return load_model("tiny-random", "trainable")  # fp32 on a GPU too (the precision policy's trainable dtype)
+    return load_model("tiny-random", "trainable", device=str(device))  # fp32 on a GPU too (the trainable dtype)
 
 
 @pytest.fixture()
-def tiny_teacher():
+def tiny_teacher(device):
+    """The tiny random teacher on ``device``, in fp32 everywhere (the tests compare it with fp32 references; the bf16
+    frozen dtype is tested on its own in test_methods_precision.py)."""
+    import torch
+
     from bench.models import load_model
 
-    return load_model("tiny-random-teacher")
+    return load_model("tiny-random-teacher", device=str(device), dtype=torch.float32)

@@ -6,6 +6,7 @@ import copy
 import torch
 
 from methods.base import LossConfig
+from methods.devices import model_device, to_model_device
 from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
 from methods.records import sft_from_preference, validate_preference
 from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
@@ -86,11 +87,21 @@ def examples_for(method_name: str, tokenizer, student, teacher, n: int = 4) -> l
     return adpa_examples(tokenizer, teacher, reference, n)
 
 
+def on_cpu(model) -> bool:
+    """``use_cpu`` for TrainingArguments: the Trainer then keeps the model where the device fixture put it."""
+    return model_device(model).type == "cpu"
+
+
+def batch_for(method, model, examples, pad_id) -> dict:
+    """The method's collated batch, moved with the model (as the Trainer moves it)."""
+    return to_model_device(method.collator(pad_id)(examples), model)
+
+
 def one_sgd_step(method, model, examples, pad_id, batch_size, grad_accum, out_dir, lr=1.0, cfg=None):
     """One optimiser step through MethodTrainer with plain SGD at a constant rate: the update is exactly
     -lr * (the accumulated gradient). Returns the parameter deltas and the logged step."""
     args = training_arguments(str(out_dir), learning_rate=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=1,
-                              warmup_ratio=0.0, scheduler="constant", max_grad_norm=0.0, use_cpu=True)
+                              warmup_ratio=0.0, scheduler="constant", max_grad_norm=0.0, use_cpu=on_cpu(model))
     trainer = MethodTrainer(model=model, args=args, train_dataset=ExamplesDataset(examples),
                             data_collator=method.collator(pad_id), method=method, loss_config=cfg or LossConfig(beta=0.1),
                             optimizers=(torch.optim.SGD(model.parameters(), lr=lr), None))

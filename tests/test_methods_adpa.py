@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from methods.base import LossConfig
+from methods.devices import to_model_device
 from methods.examples import attach_advantages, response_view, with_samples
 from methods.losses import IGNORE_INDEX, expected_advantage
 from methods.registry import get_method
@@ -164,11 +165,11 @@ def test_precompute_advantages_scores_the_dpo_teacher_against_the_baseline(token
     store = precompute_advantages(tiny_teacher, tiny_model, view, tokenizer.pad_token_id, k=4)
     assert store.metadata["kind"] == "advantages" and store.metadata["floor"] == "baseline_min"
     for i, e in enumerate(view):
-        seq = torch.tensor([e["prompt_ids"] + e["response_ids"]])
+        seq = to_model_device(torch.tensor([e["prompt_ids"] + e["response_ids"]]), tiny_model)
         p = len(e["prompt_ids"])
         with torch.no_grad():
             dpo_logits, base_logits = (m(input_ids=seq).logits[0, p - 1 : seq.shape[1] - 1] for m in (tiny_teacher, tiny_model))
-        ids, adv = advantages_from_logits(dpo_logits, base_logits, k=4, floor="baseline_min")
+        ids, adv = (t.cpu() for t in advantages_from_logits(dpo_logits, base_logits, k=4, floor="baseline_min"))
         entry = store.entry(i)
         assert entry["tokens"].tolist() == e["response_ids"]
         assert torch.equal(entry["ids"].long(), ids)

@@ -16,6 +16,7 @@ import torch
 
 from methods import vllm_backend
 from methods.generate import generate_ids, hf_generate_ids
+from methods.sampling import PerItemSampler, hf_view, item_seed
 
 PROMPTS = [[5, 6, 7], [8, 9], [10, 11, 12, 13], [14]]
 MAX_NEW = 6
@@ -64,6 +65,7 @@ class FakeVLLM:
         class SamplingParams:
             def __init__(self, **kwargs):
                 self.__dict__.update(kwargs)
+                fake.calls.setdefault("requests", []).append(kwargs)
                 fake.calls["sampling"] = kwargs
 
         class LLM:
@@ -73,7 +75,9 @@ class FakeVLLM:
 
             def generate(self, prompts, params, use_tqdm=True):
                 fake.calls["prompts"] = prompts
-                return [RequestOutput([self._one(p["prompt_token_ids"], params)]) for p in prompts]
+                params = params if isinstance(params, list) else [params] * len(prompts)  # vLLM takes one or one each
+                assert len(params) == len(prompts)
+                return [RequestOutput([self._one(p["prompt_token_ids"], sp)]) for p, sp in zip(prompts, params)]
 
             @torch.no_grad()
             def _one(self, prompt, params):
@@ -135,12 +139,94 @@ def test_vllm_records_equal_the_hf_records(folder, fake_vllm, stop_token_in_ids)
     assert fake.calls["prompts"] == [{"prompt_token_ids": p} for p in PROMPTS]
 
 
-def test_sampling_settings_reach_vllm(folder, fake_vllm):
+def test_sampling_settings_reach_vllm_with_one_seed_per_request(folder, fake_vllm):
+    """Each request gets its own seed, item_seed(run seed, prompt index): before, every request got the run seed."""
     fake = fake_vllm()
-    generate_ids(_load(folder), PROMPTS[:1], pad_id=0, eos_id=-1, max_new_tokens=3, temperature=0.7, top_p=0.9, seed=5,
+    generate_ids(_load(folder), PROMPTS, pad_id=0, eos_id=-1, max_new_tokens=3, temperature=0.7, top_p=0.9, seed=5,
                  backend="vllm")
-    sampling = fake.calls["sampling"]
-    assert (sampling["temperature"], sampling["top_p"], sampling["seed"], sampling["stop_token_ids"]) == (0.7, 0.9, 5, [])
+    requests = fake.calls["requests"]
+    assert [r["seed"] for r in requests] == [item_seed(5, i) for i in range(len(PROMPTS))]
+    assert len({r["seed"] for r in requests}) == len(PROMPTS)
+    assert all((r["temperature"], r["top_p"], r["stop_token_ids"]) == (0.7, 0.9, []) for r in requests)
+
+
+class Recording(torch.nn.Module):
+    """A model whose generate() records the arguments the HF path passes, then runs the real generate."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.inner, self.calls = model, []
+
+    def generate(self, **kwargs):
+        self.calls.append(kwargs)
+        return self.inner.generate(**kwargs)
+
+    def get_output_embeddings(self):
+        return None
+
+
+@pytest.mark.parametrize("temperature, top_p, eos", [(0.0, 1.0, 7), (0.7, 0.9, -1), (1.3, 1.0, 11)])
+def test_hf_and_vllm_paths_are_built_with_the_same_settings(folder, fake_vllm, temperature, top_p, eos):
+    """Both paths built from the same call: max tokens, stop ids, temperature, top-p, top-k / repetition penalty /
+    min-p off, and (sampling) each prompt's seed; compared in vLLM's terms."""
+    fake = fake_vllm()
+    model = _load(folder)
+    recording = Recording(model)
+    args = dict(pad_id=0, eos_id=eos, max_new_tokens=4, temperature=temperature, top_p=top_p, seed=3)
+    hf_generate_ids(recording, PROMPTS, batch_size=2, **args)
+    generate_ids(model, PROMPTS, backend="vllm", **args)
+    requests = fake.calls["requests"]
+    seeds_hf: dict[int, int] = {}
+    order = sorted(range(len(PROMPTS)), key=lambda i: -len(PROMPTS[i]))  # the HF path's batches, longest first
+    for b, call in enumerate(recording.calls):
+        processors = list(call.get("logits_processor") or [])
+        sampler = next((p for p in processors if isinstance(p, PerItemSampler)), None)
+        assert (sampler is None) == (temperature <= 0)
+        view = hf_view(call, sampler)
+        for row, i in enumerate(order[2 * b: 2 * b + 2]):
+            theirs = requests[i]
+            assert view == {k: theirs[k] for k in view}, (view, theirs)
+            if sampler is not None:
+                seeds_hf[i] = sampler.seeds[row]
+    assert call["do_sample"] is False  # HF's own sampler (one stream per batch) is never used
+    if temperature > 0:
+        assert seeds_hf == {i: r["seed"] for i, r in enumerate(requests)}
+    else:
+        assert all(r["seed"] is None and r["temperature"] == 0.0 for r in requests)
+
+
+def test_hf_samples_are_per_item_whatever_the_batch(folder):
+    """A prompt's sample depends on (seed, its index) only: the same with batch size 1 or 4; a repeated prompt gets
+    two different streams; another run seed gives other samples. (Seeding per batch, as before, fails the first.)"""
+    model = _load(folder)
+    prompts = PROMPTS + [PROMPTS[0]]
+    args = dict(pad_id=0, eos_id=-1, max_new_tokens=8, temperature=1.5, top_p=0.95)
+    one = hf_generate_ids(model, prompts, batch_size=1, seed=1, **args)
+    assert hf_generate_ids(model, prompts, batch_size=4, seed=1, **args) == one
+    assert one[0] != one[-1]
+    assert hf_generate_ids(model, prompts, batch_size=4, seed=2, **args) != one
+
+
+def test_per_item_sampler_draws_from_the_tempered_top_p_distribution():
+    """Gumbel-max over tempered, top-p-cut logits: frequencies over 4000 streams match the probabilities (4 sigma),
+    and the tokens top-p removes never appear."""
+    from transformers import TopPLogitsWarper
+
+    logits = torch.tensor([[2.0, 1.0, 0.5, 0.0, -1.0, -3.0]])
+    temperature, top_p, n = 0.8, 0.9, 4000
+    target = TopPLogitsWarper(top_p)(None, logits / temperature).softmax(-1)[0]
+    assert (target == 0).sum() >= 1  # top-p really cuts something
+    sampler = PerItemSampler([item_seed(0, i) for i in range(n)], temperature, top_p)
+    draws = sampler(None, logits.expand(n, -1)).argmax(-1)
+    freq = torch.bincount(draws, minlength=logits.shape[1]).double() / n
+    sigma = (target.double() * (1 - target.double()) / n).sqrt()
+    assert ((freq - target.double()).abs() <= 4 * sigma + 1e-12).all(), (freq, target)
+
+
+def test_item_seeds_differ_across_items_and_runs():
+    seeds = {item_seed(s, i) for s in range(20) for i in range(50)}
+    assert len(seeds) == 1000 and all(0 <= x < 2**31 for x in seeds)
+    assert item_seed(1, 0) != item_seed(0, 1)  # seed + item would collide here
 
 
 def test_records_from_vllm_outputs():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from methods.devices import to_model_device
 from methods.examples import response_view
 from methods.topk import TopKStore, precompute_sequence_logps, precompute_teacher_topk
 
@@ -48,8 +49,8 @@ def test_precompute_teacher_topk_matches_direct_softmax(tokenizer, tiny_teacher)
     assert len(store) == 3 and store.k == k
     for i, ex in enumerate(examples):
         seq = torch.tensor([ex["prompt_ids"] + ex["response_ids"]])
-        with torch.no_grad():
-            probs = tiny_teacher(input_ids=seq).logits[0].float().softmax(-1)
+        with torch.no_grad():  # the store is on the CPU: the reference comes back there
+            probs = tiny_teacher(input_ids=to_model_device(seq, tiny_teacher)).logits[0].float().softmax(-1).cpu()
         # position t predicts token t + 1: the response tokens are predicted from positions P-1 .. L-2
         p = len(ex["prompt_ids"])
         probs = probs[p - 1 : seq.shape[1] - 1]
@@ -70,7 +71,7 @@ def test_precompute_sequence_logps_match_each_example_on_its_own(tokenizer, tiny
     for e, value in zip(examples, values):
         seq = torch.tensor([e["prompt_ids"] + e["response_ids"]])
         with torch.no_grad():
-            logp = tiny_model(input_ids=seq).logits[0, :-1].log_softmax(-1)
+            logp = tiny_model(input_ids=to_model_device(seq, tiny_model)).logits[0, :-1].log_softmax(-1).cpu()
         p = len(e["prompt_ids"])
         expected = logp[p - 1 :].gather(-1, seq[0, p:].unsqueeze(-1)).sum()
         assert value == pytest.approx(float(expected), rel=1e-5)

@@ -11,7 +11,7 @@ import torch
 from methods.base import LossConfig
 from methods.registry import METHODS, get_method
 
-from methods_helpers import examples_for, one_sgd_step
+from methods_helpers import batch_for, examples_for, one_sgd_step
 
 LR = 0.5
 
@@ -21,7 +21,7 @@ def test_a_trainer_step_follows_the_method_gradient(name, tokenizer, tiny_model,
     method, cfg, pad = get_method(name), LossConfig(beta=0.1), tokenizer.pad_token_id
     examples = examples_for(name, tokenizer, tiny_model, tiny_teacher, n=4)
     probe = copy.deepcopy(tiny_model).train()
-    loss, metrics = method.compute_loss(probe, method.collator(pad)(examples), cfg)
+    loss, metrics = method.compute_loss(probe, batch_for(method, probe, examples, pad), cfg)
     loss.backward()
     expected = {n: -LR * p.grad for n, p in probe.named_parameters()}
     delta, logged = one_sgd_step(method, tiny_model, examples, pad, 4, 1, tmp_path, lr=LR, cfg=cfg)
@@ -32,4 +32,4 @@ def test_a_trainer_step_follows_the_method_gradient(name, tokenizer, tiny_model,
     assert logged["loss"] == pytest.approx(loss.item(), rel=1e-4)
     assert set(metrics) <= set(logged)  # every loss term is logged
     for key, value in metrics.items():
-        assert logged[key] == pytest.approx(value, rel=1e-4, abs=1e-6), key
+        assert logged[key] == pytest.approx(float(value), rel=1e-4, abs=1e-6), key

@@ -8,6 +8,7 @@ import torch
 
 from methods.base import LossConfig, response_columns, shifted_forward
 from methods.batching import PER_TOKEN_KEYS, SFTCollator
+from methods.devices import to_model_device
 from methods.registry import get_method
 
 
@@ -53,6 +54,7 @@ def test_cropped_forward_matches_full_logits(tiny_model, monkeypatch, name):
         batch = SFTCollator(2)(rows)
     else:
         batch = method.collator(2)(pairs)
+    batch = to_model_device(batch, tiny_model)
     module = importlib.import_module(f"methods.{name}")
     results = []
     for forward in (shifted_forward, _full_forward):
@@ -79,7 +81,7 @@ def test_precompute_uses_response_tokens_only(tiny_model):
     for e, value in zip(examples, precompute_sequence_logps(tiny_model, examples, pad_id=2)):
         ids = torch.tensor([e["prompt_ids"] + e["response_ids"]])
         with torch.no_grad():
-            logp = tiny_model(input_ids=ids).logits[0, :-1].log_softmax(-1)
+            logp = tiny_model(input_ids=to_model_device(ids, tiny_model)).logits[0, :-1].log_softmax(-1).cpu()
         n = len(e["prompt_ids"])
         expected = logp[n - 1 :].gather(-1, ids[0, n:].unsqueeze(-1)).sum()
         assert value == pytest.approx(float(expected), rel=1e-4, abs=1e-4)

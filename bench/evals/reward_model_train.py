@@ -130,11 +130,13 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
     if n_kept == 0:
         raise ValueError(f"no training pair fits max_length={recipe.max_length} tokens")
 
+    from methods.precision import cuda_bf16_native  # compute capability >= 8.0, not is_bf16_supported()
+
     on_gpu = torch.cuda.is_available()
     args = RewardConfig(
         output_dir=str(work_dir), num_train_epochs=recipe.epochs, learning_rate=recipe.learning_rate,
         per_device_train_batch_size=recipe.batch_size, warmup_steps=recipe.warmup_ratio, lr_scheduler_type="linear",
-        max_length=recipe.max_length, seed=recipe.seed, data_seed=recipe.seed, bf16=on_gpu and torch.cuda.is_bf16_supported(),
+        max_length=recipe.max_length, seed=recipe.seed, data_seed=recipe.seed, bf16=on_gpu and cuda_bf16_native(),
         gradient_checkpointing=False, save_strategy="no", report_to=[], logging_steps=5, dataloader_num_workers=0,
         disable_tqdm=False, use_cpu=not on_gpu,
     )

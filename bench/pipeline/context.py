@@ -2,6 +2,7 @@
 tokenizer) and where progress goes."""
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +18,20 @@ from .data import RunData, tokenised_pairs, tokenised_sft
 from .plan import Stage
 
 
+# cuBLAS is deterministic only with a fixed workspace (CUDA >= 10.2); without it torch's deterministic mode raises (or,
+# with warn_only, warns) at the first CUDA matmul. PyTorch reads it once, when the first cuBLAS handle is made, so it
+# is also set when bench.cli starts, before any model runs.
+CUBLAS_WORKSPACE = ":4096:8"
+
+
+def deterministic_cuda_env() -> None:
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_WORKSPACE)
+
+
 def set_determinism(seed: int) -> None:
     random.seed(seed)
     torch.manual_seed(seed)
+    deterministic_cuda_env()
     # warn_only: a few CPU kernels have no deterministic variant; on CPU the ones used here are deterministic.
     torch.use_deterministic_algorithms(True, warn_only=True)
 
