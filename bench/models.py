@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.errors import UNAVAILABLE, BenchError
+
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -48,11 +50,13 @@ TINY_SHAPES = {"tiny-random": dict(hidden_size=64, intermediate_size=128, num_at
                "tiny-random-teacher": dict(hidden_size=96, intermediate_size=192, num_attention_heads=4, num_key_value_heads=2, seed=1)}
 
 
-class ModelUnavailable(RuntimeError):
+class ModelUnavailable(BenchError, RuntimeError):
     """A model that cannot be had here: an unknown alias, an unreachable hub id, a missing folder or file."""
 
+    exit_code = UNAVAILABLE
 
-class BadModelFolder(ValueError):
+
+class BadModelFolder(BenchError, ValueError):
     """A model folder whose files are there but cannot be read (e.g. a config.json that is not JSON)."""
 
 

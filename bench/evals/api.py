@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from bench import stats
+from bench.errors import BenchError
 from bench.progress import Reporter
 from bench.results.schema import BenchmarkResult, MetricResult
 
@@ -24,7 +25,7 @@ from .base import EvalContext
 log = logging.getLogger("bench.eval")
 
 
-class UnknownBenchmark(ValueError):
+class UnknownBenchmark(BenchError, ValueError):
     pass
 
 

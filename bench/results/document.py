@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bench.errors import BenchError
 from bench.io import atomic_write_text, json_text, reject_constant
 
 from .schema import SCORE_KINDS, Interval, MetricResult, Sample, finite_or_none
@@ -41,7 +42,7 @@ def known_methods() -> dict[str, str]:
     return {**TEACHER_ROWS, **{name: method.label for name, method in METHODS.items()}}
 
 
-class ResultsError(ValueError):
+class ResultsError(BenchError, ValueError):
     """A results file (or a set of them) that cannot be used; the message names file, entry and field."""
 
 
