@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from bench.results.schema import BINARY, CONTINUOUS, Interval
+from bench.intervals import BINARY, CONTINUOUS, Interval
 
 LEVEL = 0.95
 RESAMPLES = 10_000

@@ -6,16 +6,12 @@ with ``error`` set, and the judge counts it in ``stats``.
 """
 from __future__ import annotations
 
-import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-
-def judge_file_stem(judge_id: str) -> str:
-    """A judge id as a file name (its judgment cache, its judge-check result): unsafe characters to ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
+from .agreement import load_agreement
 
 
 @dataclass
@@ -78,8 +74,6 @@ class Judge(ABC):
     def describe(self) -> dict:
         """What every result row records about its judge, with its agreement with reference judgments when
         `bench judge-check` measured it under these settings (reports footnote it)."""
-        from .agreement import load_agreement
-
         out = {"id": self.id, "kind": self.kind, "settings": dict(self.settings)}
         agreement = load_agreement(self.id, self.settings)
         if agreement:

@@ -13,7 +13,8 @@ from pathlib import Path
 def gguf_tokenizer(gguf: Path):
     from transformers import AutoTokenizer
 
-    from bench.models import _atomic_folder, cache_dir
+    from bench.models import cache_dir
+    from bench.models.folders import _atomic_folder
 
     gguf = Path(gguf)
 

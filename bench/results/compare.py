@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from bench import stats
 
+from .entries import MAIN_STUDY
+
 if TYPE_CHECKING:
-    from .document import Entry
+    from .entries import Entry
 
 BASELINES = ("sft", "dpo")
 
@@ -55,8 +57,6 @@ def compare_groups(method: Sequence["Entry"], baseline: Sequence["Entry"], bench
 def comparisons(entries: Sequence["Entry"]) -> list[Comparison]:
     """Every main-study method against the SFT and DPO students of its block, and the DPO teacher against the
     reference teacher, on every metric with item scores."""
-    from .document import MAIN_STUDY
-
     groups: dict[tuple[str, str], list] = {}
     for entry in entries:
         if entry.study == MAIN_STUDY:
