@@ -15,6 +15,8 @@ from pathlib import Path
 
 from bench.models.gguf_parts import QWEN_0_5B, QWEN_1_5B, PartsSpec, assemble, gguf_path, is_assembled
 
+from .local_server import smollm2_gguf
+
 RATING_MODES = ("greedy", "expected")
 
 
@@ -29,8 +31,6 @@ class LocalModel:
     def path(self, install: bool = True) -> Path:
         """The GGUF file; assembles it first when ``install`` and it is missing."""
         if self.parts is None:
-            from .local_server import smollm2_gguf
-
             return smollm2_gguf()
         if install:
             return assemble(self.parts)

@@ -6,6 +6,7 @@ import math
 import statistics
 from pathlib import Path
 
+from bench import stats
 from bench.results.schema import Interval, MetricResult
 
 from .configs import data_version
@@ -92,8 +93,6 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
 
 def _stratified_interval(value: float, ran: list[MetricResult]) -> Interval | None:
     """avg +- z * sqrt(sum se_i^2) / k, se_i the standard error of task i's item scores (disjoint items)."""
-    from bench import stats
-
     scores = [list((row.item_scores or {}).values()) for row in ran]
     if any(len(s) < 2 for s in scores):
         return None
