@@ -10,6 +10,8 @@ import importlib
 import os
 import sys
 
+from bench.errors import describe, show_warnings_on_terminal
+
 # Our progress lines replace the libraries' tqdm bars (alpaca_eval's annotation chunks, lm-eval's requests). tqdm
 # reads TQDM_* defaults once, when it is first imported, so this must come before anything imports it.
 os.environ.setdefault("TQDM_DISABLE", "1")
@@ -38,8 +40,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.errors import describe, show_warnings_on_terminal
-
     args = build_parser().parse_args(argv)
     show_warnings_on_terminal()
     try:

@@ -1,7 +1,8 @@
 """The one place where a user's mistake (or the machine's state) becomes a single clear line and an exit code.
 
-Library code raises specific exceptions whose messages already name the file, record and field; ``bench.cli``
-turns the ones listed here into ``bench <command>: error: <message>`` on stderr and a non-zero exit code, and
+Library code raises specific exceptions whose messages already name the file, record and field, each a subclass of
+``BenchError`` (or, in ``methods``, which knows nothing of bench, of ``methods.errors.MethodInputError``); ``bench.cli``
+turns them into ``bench <command>: error: <message>`` on stderr and a non-zero exit code, and
 shows a traceback only with ``--debug``. Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
@@ -11,6 +12,8 @@ import logging
 import os
 import re
 import sys
+
+from methods.errors import MethodInputError
 
 # exit codes
 USAGE = 2  # a bad argument, recipe, data file or results file
@@ -25,25 +28,20 @@ _PATH_ERRNOS = {errno.ENOTDIR: "a part of this path is a file, not a folder", er
 _OS_ERROR_IN_TEXT = re.compile(r"\(os error (\d+)\)")  # how Rust libraries (safetensors, tokenizers) report one
 
 
-def _user_error_types() -> dict[type, int]:
-    from methods.examples import AlignmentError
-    from methods.records import RecordError
+class BenchError(Exception):
+    """Base of every error a user can cause or mend (a bad file, recipe or argument; a model that cannot be had here;
+    a diverged training run). The contract: its message is ONE line that names the file, record and field (or the
+    model, the stage) and what is wrong, so ``bench.cli`` can print it as it is; ``exit_code`` says which kind.
 
-    from bench.datasets import DataFileError, DataUnavailable
-    from bench.evals.api import UnknownBenchmark
-    from bench.judges.base import JudgeUnavailable
-    from bench.models import BadModelFolder, ModelUnavailable
-    from bench.pipeline.train_stage import NonFiniteTraining
-    from bench.recipe import RecipeError
-    from bench.results import ResultsError
+    Each module defines its own subclasses where it raises them (``bench.recipe.RecipeError``,
+    ``bench.models.ModelUnavailable``, ...), usually also deriving from the builtin they stand for (``ValueError``,
+    ``RuntimeError``) so that existing ``except ValueError`` handlers still see them. This module imports none of
+    them: the CLI maps any ``BenchError`` by its ``exit_code``."""
 
-    return {RecipeError: USAGE, ResultsError: USAGE, RecordError: USAGE, UnknownBenchmark: USAGE, AlignmentError: USAGE,
-            DataFileError: USAGE, BadModelFolder: USAGE, ModelUnavailable: UNAVAILABLE, DataUnavailable: UNAVAILABLE,
-            JudgeUnavailable: UNAVAILABLE,
-            NonFiniteTraining: DIVERGED}
+    exit_code = USAGE
 
 
-class UsageError(ValueError):
+class UsageError(BenchError, ValueError):
     """A bad command-line argument; raised by commands, reported like the others."""
 
 
@@ -64,16 +62,13 @@ def with_path(err: BaseException, where: str | os.PathLike) -> BaseException:
 
 def describe(err: BaseException) -> tuple[str, int] | None:
     """(one-line message, exit code) for a user or environment error; None for a bug."""
-    if isinstance(err, UsageError):
-        return str(err), USAGE
+    if isinstance(err, (BenchError, MethodInputError)):
+        return str(err).strip(), err.exit_code
     if isinstance(err, OSError) and err.errno in _ENVIRONMENT_ERRNOS:
         where = err.filename or "a file"
         return f"{where}: {_ENVIRONMENT_ERRNOS[err.errno]} (free space, or point BENCH_CACHE_DIR / --out elsewhere)", ENVIRONMENT
     if isinstance(err, OSError) and err.errno in _PATH_ERRNOS and err.filename:
         return f"{err.filename}: {_PATH_ERRNOS[err.errno]}", USAGE
-    for kind, code in _user_error_types().items():
-        if isinstance(err, kind):
-            return str(err).strip(), code
     return None
 
 

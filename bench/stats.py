@@ -35,7 +35,7 @@ import numpy as np
 from scipy import optimize
 from scipy import stats as sps
 
-from bench.results.schema import BINARY, CONTINUOUS, Interval
+from bench.intervals import BINARY, CONTINUOUS, Interval
 
 LEVEL = 0.95
 ALPHA = 1 - LEVEL

@@ -14,8 +14,10 @@ from typing import Sequence
 
 import torch
 
+from .errors import MethodInputError
 
-class AlignmentError(ValueError):
+
+class AlignmentError(MethodInputError):
     """A store does not match the examples it is attached to."""
 
 

@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from . import vllm_backend
 from .devices import to_model_device
 from .lm_head import generation_lm_head
 from .sampling import GenerationSettings, PerItemSampler, hf_generate_kwargs, item_seed
@@ -20,8 +21,6 @@ def generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id
 
     ``backend``: "auto" (vLLM for a CUDA model when vLLM is installed, else Hugging Face), "hf" or "vllm".
     """
-    from . import vllm_backend
-
     if vllm_backend.usable(model, backend):
         out = vllm_backend.generate_ids(model, prompt_ids, eos_id, max_new_tokens, temperature, top_p, seed)
         if progress:

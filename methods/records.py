@@ -10,10 +10,12 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
+from .errors import MethodInputError
+
 ROLES = ("system", "user", "assistant")
 
 
-class RecordError(ValueError):
+class RecordError(MethodInputError):
     """A record is malformed; the message names the source, the record and the field."""
 
     def __init__(self, source: str, index: int | str, field: str, problem: str):

@@ -10,7 +10,8 @@ import pytest
 from bench.datasets import get_source
 from bench.datasets.builtin import CONFLICTS, KINDS, build, preference_record, verify
 from bench.datasets.builtin.bank import TOPICS
-from bench.datasets.builtin.generate import DEFAULT_SIZES, topic_vocabulary
+from bench.datasets.builtin.draw import topic_vocabulary
+from bench.datasets.builtin.generate import DEFAULT_SIZES
 from methods.records import validate_all
 
 SMALL = {"n_train": 300, "n_test": 60, "n_two_turn": 30}

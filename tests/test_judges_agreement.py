@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 from scipy import stats
 
-from bench.judges import check_mt_bench as mt
-from bench.judges import check_verifier as ver
+from bench.evals.judge_checks import mt_bench as mt
+from bench.evals.judge_checks import verifier as ver
 from bench.judges.agreement import check_path, load_agreement, summary_text, write_check
 from bench.judges.agreement_stats import auroc, cluster_bootstrap, correlation, pair_outcomes, wilson_interval
 

@@ -8,7 +8,7 @@ import pytest
 
 import bench.judges
 from bench.cli import main
-from bench.judges import check_verifier
+from bench.evals.judge_checks import verifier as check_verifier
 from bench.judges.agreement import load_agreement
 
 from judges_helpers import FaultyChatServer

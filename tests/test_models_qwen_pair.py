@@ -1,5 +1,5 @@
 """The offline pretrained pair: Qwen2.5-Coder-1.5B-Instruct (teacher) and -0.5B-Instruct (student), dequantised from
-the hash-verified Q4_K_M GGUFs the judges assemble (bench.judges.gguf_parts). Skipped where those files are not
+the hash-verified Q4_K_M GGUFs the judges assemble (bench.models.gguf_parts). Skipped where those files are not
 assembled (`make judges`); `make test` never downloads them."""
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ pytestmark = pytest.mark.slow
 
 
 def _assembled(alias: str) -> bool:
-    from bench.models import GGUF_PARTS, _gguf_spec, cache_dir
+    from bench.models import GGUF_PARTS, cache_dir
+    from bench.models.folders import _gguf_spec
 
     try:
-        from bench.judges.gguf_parts import is_assembled
+        from bench.models.gguf_parts import is_assembled
     except ImportError:
         return False
     folder = cache_dir() / "models" / alias

@@ -24,7 +24,7 @@ def register(sub) -> None:
 def load_annotations(path: Path) -> list[dict]:
     """The annotation records, each with a preference that alpaca_eval can score; anything else is a DataFileError
     naming the file and the record."""
-    from bench.datasets import DataFileError
+    from bench.datasets import DataFileError  # deferred: keeps bench --help fast
 
     if not path.is_file():
         raise DataFileError(f"{path}: no such file")
@@ -58,7 +58,7 @@ def _check_preference(value, path: Path, index: int) -> None:
     """alpaca_eval's encoding: 1 = the reference (output_1) is better, 2 = the model (output_2), values in between
     are soft preferences, 1.5 or 0 a tie, null not annotated. alpaca_eval silently drops anything else from every
     count; here it is refused."""
-    from bench.datasets import DataFileError
+    from bench.datasets import DataFileError  # deferred: keeps bench --help fast
 
     if value is None:
         return
@@ -68,7 +68,7 @@ def _check_preference(value, path: Path, index: int) -> None:
 
 
 def run(args) -> int:
-    from rich.console import Console
+    from rich.console import Console  # deferred: keeps bench --help fast
     from rich.table import Table
 
     from bench.evals.alpaca_metrics import leaderboard_metrics

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from bench.errors import UsageError
+
 from .args import existing_folder, whole_number
 
 
@@ -19,8 +21,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """A data set that is not here (DataUnavailable) or a malformed file (DataFileError) is reported by bench.cli."""
-    from bench.datasets import data_dir, get_source
-    from bench.errors import UsageError
+    from bench.datasets import data_dir, get_source  # deferred: keeps bench --help fast
 
     try:
         source = get_source(args.name)
@@ -47,7 +48,7 @@ def run(args) -> int:
 
 
 def _builtin(args) -> int:
-    from rich.console import Console
+    from rich.console import Console  # deferred: keeps bench --help fast
     from rich.panel import Panel
     from rich.table import Table
 

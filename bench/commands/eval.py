@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 def _judge_id(text: str) -> str:
     """Checked while parsing: an unknown judge is refused before any answer is generated."""
-    from bench.judges import UnknownJudge, check_judge_id
+    from bench.judges import UnknownJudge, check_judge_id  # deferred: keeps bench --help fast
 
     try:
         return check_judge_id(text)
@@ -71,7 +71,7 @@ def _options(args) -> dict:
 
 
 def print_table(results) -> None:
-    from rich.console import Console
+    from rich.console import Console  # deferred: keeps bench --help fast
     from rich.table import Table
 
     table = Table(title="bench eval")
@@ -93,7 +93,7 @@ def print_table(results) -> None:
 def _check_models(args) -> None:
     """Before any benchmark runs: a missing folder, an unknown alias or an unreachable hub id is one line (exit 3),
     not one failed row per benchmark; a folder whose files do not parse raises BadModelFolder (exit 2)."""
-    from bench.models import ModelUnavailable, availability
+    from bench.models import ModelUnavailable, availability  # deferred: keeps bench --help fast
 
     for flag, spec in (("--model", args.model), ("--reference-model", args.reference_model)):
         reason = availability(spec) if spec else None
@@ -102,7 +102,7 @@ def _check_models(args) -> None:
 
 
 def run(args) -> int:
-    from bench.datasets import data_dir
+    from bench.datasets import data_dir  # deferred: keeps bench --help fast
     from bench.evals import evaluate
     from bench.evals.api import UnknownBenchmark, benchmark_names, failed
     from bench.results.evaluation import Evaluation, save_evaluation

@@ -87,7 +87,7 @@ def _rate(judge, jobs: list[dict], label: str) -> tuple[list, float]:
 def check_verifier(judge, args, folder: Path) -> dict:
     from bench.datasets import builtin
 
-    from bench.judges import check_verifier as ver
+    from bench.evals.judge_checks import verifier as ver
     from bench.judges.agreement import checks_dir
 
     items, per_prompt = ver.answered_prompts(list(builtin.test_prompts()), args.verifier_pairs,
@@ -102,7 +102,7 @@ def check_verifier(judge, args, folder: Path) -> dict:
 
 def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
     """The models to grade (default: every one with a published GPT-4 score, best first) and their scores."""
-    from bench.judges import check_mt_bench as mt
+    from bench.evals.judge_checks import mt_bench as mt
 
     gpt4 = mt.published_scores(folder)
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else sorted(gpt4, key=lambda m: -gpt4[m])
@@ -117,7 +117,7 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
 def check_mt_bench(judge, args, folder: Path) -> dict:
     from transformers import AutoTokenizer
 
-    from bench.judges import check_mt_bench as mt
+    from bench.evals.judge_checks import mt_bench as mt
     from bench.models import materialise_tokenizer
 
     models, gpt4 = mt_bench_models(args, folder)

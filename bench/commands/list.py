@@ -11,15 +11,15 @@ def register(sub) -> None:
 
 def run(args) -> int:
     if args.what == "methods":
-        from methods.registry import METHODS
+        from methods.registry import METHODS  # deferred: keeps bench --help fast
 
         rows = [(m.name, m.description + (f" [needs: {', '.join(sorted(m.needs))}]" if m.needs else "")) for m in METHODS.values()]
     elif args.what == "models":
-        from bench.models import ALIASES
+        from bench.models import ALIASES  # deferred: keeps bench --help fast
 
         rows = [(a.name, f"{a.description}" + (f" ({a.hub_id})" if a.hub_id else "")) for a in ALIASES.values()]
     else:
-        from bench.datasets import SOURCES
+        from bench.datasets import SOURCES  # deferred: keeps bench --help fast
 
         rows = [(s.name, s.description) for s in SOURCES.values()]
     if args.verbose:

@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    import time
+    import time  # deferred: keeps bench --help fast
 
     import torch
     from rich.console import Console

@@ -20,7 +20,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from bench.report.html import load_perf
+    from bench.report.html import load_perf  # deferred: keeps bench --help fast
     from bench.report.render import render_report
     from bench.results import load_results, merge_results
 

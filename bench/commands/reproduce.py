@@ -24,7 +24,7 @@ SWEPT = ("alpha", "gamma")
 
 def sweeps() -> dict[str, tuple[str, tuple[str, ...]]]:
     """symbol -> (method, recipe fields it sets), from the methods' ``headline`` declarations."""
-    from methods.registry import METHODS
+    from methods.registry import METHODS  # deferred: keeps bench --help fast
 
     out = {}
     for name, method in METHODS.items():
@@ -72,7 +72,7 @@ def _sweep_eval(recipe) -> list[str]:
 
 
 def run(args) -> int:
-    from bench.recipe import load_recipe
+    from bench.recipe import load_recipe  # deferred: keeps bench --help fast
 
     recipe = load_recipe(args.profile, args.set)
     students = args.students.split(",") if args.students else (list(recipe.students) or [recipe.student])

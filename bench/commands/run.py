@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.errors import UsageError
+
 from .args import existing_folder, output_folder, plain_name, whole_number
 
 log = logging.getLogger("bench.run")
@@ -48,9 +50,7 @@ def register(sub) -> None:
 
 
 def method_names(spec: str) -> list[str]:
-    from methods.registry import METHODS
-
-    from bench.errors import UsageError
+    from methods.registry import METHODS  # deferred: keeps bench --help fast
 
     names = list(METHODS) if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [n for n in names if n not in METHODS]
@@ -85,7 +85,7 @@ def _restore_logging(handler: logging.Handler) -> None:
 
 
 def _meta(ctx, notes: list[str], rows: list[dict]) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
+    from importlib.metadata import PackageNotFoundError, version  # deferred: keeps bench --help fast
 
     import torch
     import transformers
@@ -102,7 +102,7 @@ def _meta(ctx, notes: list[str], rows: list[dict]) -> dict:
 
 
 def _plan(args):
-    from bench.pipeline.plan import build_plan
+    from bench.pipeline.plan import build_plan  # deferred: keeps bench --help fast
     from bench.recipe import load_recipe, profile_for
 
     recipe = load_recipe(args.profile or profile_for(args.model), args.set)
@@ -115,7 +115,7 @@ def _plan(args):
 
 
 def run(args) -> int:
-    from rich.console import Console
+    from rich.console import Console  # deferred: keeps bench --help fast
 
     from bench.datasets import data_dir as resolve_data_dir
     from bench.models import cache_dir
@@ -154,7 +154,7 @@ def run(args) -> int:
 
 
 def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, missing, cache) -> int:
-    from bench.pipeline.dry_run import estimate_tokens, example_counts, print_plan, recipe_counts
+    from bench.pipeline.dry_run import estimate_tokens, example_counts, print_plan, recipe_counts  # deferred: keeps bench --help fast
 
     counts = example_counts(lambda kind: ctx.examples("student", kind)) if ctx else recipe_counts(recipe)
     print_plan(console, plan, recipe, student, teacher, methods, data_dir, missing, cache,
@@ -163,7 +163,7 @@ def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, mi
 
 
 def _execute(ctx, run_dir: Path, methods: list[str], study: str, only_stage: str | None = None) -> int:
-    from bench.io import write_json
+    from bench.io import write_json  # deferred: keeps bench --help fast
     from bench.pipeline.entries import run_entries
     from bench.pipeline.runner import execute
     from bench.results import update_results_file
@@ -197,7 +197,7 @@ def _execute(ctx, run_dir: Path, methods: list[str], study: str, only_stage: str
 
 
 def _print_summary(console, rows: list[dict], entries, seconds: float) -> None:
-    from rich.table import Table
+    from rich.table import Table  # deferred: keeps bench --help fast
 
     table = Table(title=f"bench run: {seconds:.1f}s", box=None, header_style="bold")
     for col in ("stage", "status", "wall s", "cpu s"):

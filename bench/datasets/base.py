@@ -2,12 +2,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.errors import UNAVAILABLE, BenchError
 
-class DataUnavailable(RuntimeError):
+
+class DataUnavailable(BenchError, RuntimeError):
     """A data set cannot be had here; the message names it and how to supply a local copy."""
 
+    exit_code = UNAVAILABLE
 
-class DataFileError(ValueError):
+
+class DataFileError(BenchError, ValueError):
     """A local data file that cannot be read (empty, not UTF-8, not JSON, a broken archive or Parquet file); the
     message names the file and the line or record."""
 

@@ -25,8 +25,13 @@ import os
 import time
 from pathlib import Path
 
+from methods.generate import generate_text
+
 from bench import stats
 from bench.io import write_json
+from bench.judges import PairRequest, judge_cache_dir, judge_for
+from bench.judges.local import LocalJudge
+from bench.judges.openai_compat import OpenAICompatJudge
 from bench.results.schema import CONTINUOUS
 
 from . import register
@@ -59,8 +64,6 @@ def load_reference(data_dir: Path | None) -> tuple[list[dict], Path]:
 
 
 def generate_outputs(ctx: EvalContext, reference: list[dict], model_id: str, generation: dict) -> list[dict]:
-    from methods.generate import generate_text
-
     model, tokenizer = ctx.model_and_tokenizer()
     chats = [[{"role": "user", "content": r["instruction"]}] for r in reference]
     with ctx.progress("AlpacaEval outputs", len(chats), "instructions") as task:
@@ -75,8 +78,6 @@ def resolved_annotator_config(judge, out_dir: Path) -> tuple[Path, str]:
     """Our config for this judge with model name, base URL and prompt path filled in (never the key)."""
     import yaml
     from alpaca_eval import constants
-
-    from bench.judges.local import LocalJudge
 
     name = "local_smollm2" if isinstance(judge, LocalJudge) else "openai_compatible"
     config = yaml.safe_load((CONFIGS_DIR / name / "configs.yaml").read_text())[name]
@@ -118,9 +119,6 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
     for handler in [h for h in root.handlers if h not in handlers]:
         root.removeHandler(handler)
 
-    from bench.judges import judge_cache_dir
-    from bench.judges.local import LocalJudge
-
     config_path, name = resolved_annotator_config(judge, out_dir)
     # alpaca_eval caches annotations by (instruction, outputs, annotator); keep that cache with the judge caches.
     cache_key = judge.id.replace("/", "_").replace(":", "_") + (f"_{judge.settings['model_sha256']}" if "model_sha256" in judge.settings else "")
@@ -149,8 +147,6 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
 
 
 def annotate_with_pair_judge(ctx: EvalContext, judge, reference: list[dict], outputs: list[dict]) -> tuple[list[dict], dict]:
-    from bench.judges import PairRequest
-
     with ctx.progress(f"AlpacaEval pairs ({judge.id})", len(outputs), "pairs") as task:
         prefs = judge.prefer([PairRequest(r["instruction"], r["output"], o["output"]) for r, o in zip(reference, outputs)],
                              progress=task.advance)
@@ -162,9 +158,6 @@ def annotate_with_pair_judge(ctx: EvalContext, judge, reference: list[dict], out
 
 
 def _annotate(ctx: EvalContext, reference, outputs, out: Path):
-    from bench.judges import judge_for
-    from bench.judges.openai_compat import OpenAICompatJudge
-
     judge, reason = judge_for(ctx, BENCHMARK)
     if isinstance(judge, OpenAICompatJudge):
         annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)

@@ -16,22 +16,23 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from bench import stats
+from bench.errors import BenchError
+from bench.judges import close_judges
 from bench.progress import Reporter
 from bench.results.schema import BenchmarkResult, MetricResult
 
+from . import BENCHMARKS
 from .base import EvalContext
 
 log = logging.getLogger("bench.eval")
 
 
-class UnknownBenchmark(ValueError):
+class UnknownBenchmark(BenchError, ValueError):
     pass
 
 
 def benchmark_names(benchmarks: str | Iterable[str]) -> list[str]:
     """Names from a list or a comma-separated string, each checked against the registry."""
-    from . import BENCHMARKS
-
     names = [b.strip() for b in (benchmarks.split(",") if isinstance(benchmarks, str) else benchmarks) if b.strip()]
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -72,9 +73,6 @@ def evaluate(model_spec: str, benchmarks: str | Iterable[str], *, data_dir=None,
              limit: int | Mapping[str, int | None] | None = None, seed: int = 42, judge: str | None = None,
              profile: str = "embedded", options: dict | None = None, reporter: Reporter | None = None) -> list[BenchmarkResult]:
     """Run ``benchmarks`` on one model. ``limit``: first N items of every benchmark, or benchmark -> N."""
-    from bench.judges import close_judges
-
-    from . import BENCHMARKS
 
     names = benchmark_names(benchmarks)
     ctx = EvalContext(model_spec=str(model_spec), data_dir=Path(data_dir) if data_dir else None, out_dir=Path(out_dir),

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from methods.precision import Precision
+
+from bench.models import load_model, load_tokenizer
 from bench.progress import Reporter, Task
 from bench.results.schema import BenchmarkResult, MetricResult, Sample  # noqa: F401 - re-exported for benchmarks
 
@@ -30,8 +33,6 @@ class EvalContext:
     def model_and_tokenizer(self):
         """Loaded once per context and shared by every benchmark (frozen: the precision policy's frozen dtype)."""
         if "model" not in self._loaded:
-            from bench.models import load_model, load_tokenizer
-
             self._loaded["tokenizer"] = load_tokenizer(self.model_spec)
             self._loaded["model"] = load_model(self.model_spec, "frozen", self.precision)
         return self._loaded["model"], self._loaded["tokenizer"]
@@ -40,8 +41,6 @@ class EvalContext:
     def precision(self):
         """The precision policy (option ``precision``, a recipe's ``precision`` mapping; default ``Precision()``):
         every model an evaluation runs (the evaluated one, its reference, a reward model) gets its frozen dtype."""
-        from methods.precision import Precision
-
         return Precision.from_dict(self.options.get("precision"))
 
     def option(self, benchmark: str, name: str, default):

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from methods.generate import generate_text
+
+from bench.datasets import builtin
 from bench.io import write_jsonl
 from bench.results.schema import BINARY
 
@@ -22,8 +25,6 @@ BENCHMARK = "gold"
 
 
 def _generate(ctx: EvalContext, prompts, settings: dict, label: str) -> list[str]:
-    from methods.generate import generate_text
-
     model, tokenizer = ctx.model_and_tokenizer()
     with ctx.progress(label, len(prompts), "prompts") as task:
         return generate_text(model, tokenizer, prompts, max_new_tokens=settings["max_new_tokens"],
@@ -53,8 +54,6 @@ def _rationale(verdict) -> str:
 
 
 def run(ctx: EvalContext) -> BenchmarkResult:
-    from bench.datasets import builtin
-
     seed = int(ctx.options.get("builtin_seed", builtin.DEFAULT_SEED))
     settings = {"max_new_tokens": int(ctx.option(BENCHMARK, "max_new_tokens", 256)),
                 "batch_size": int(ctx.option(BENCHMARK, "batch_size", 8)), "temperature": 0.0, "decoding": "greedy"}
@@ -82,8 +81,6 @@ def run(ctx: EvalContext) -> BenchmarkResult:
 
 
 def _two_turn(ctx, data, settings, details, out_dir) -> list[MetricResult]:
-    from bench.datasets import builtin
-
     items = list(data.two_turn[: ctx.limit] if ctx.limit else data.two_turn)
     first_prompts = [[{"role": "user", "content": it.turns[0].prompt}] for it in items]
     first = _generate(ctx, first_prompts, settings, "gold: two-turn, turn 1")

@@ -8,6 +8,11 @@ as the DPO reference (methods.topk.precompute_sequence_logps). Options: ``heldou
 """
 from __future__ import annotations
 
+from methods.examples import response_view
+from methods.tokenize import Lengths, tokenize_preference
+from methods.topk import precompute_sequence_logps
+
+from bench.datasets import get_source
 from bench.results.schema import BINARY, CONTINUOUS
 
 from . import register
@@ -17,12 +22,6 @@ BENCHMARK = "heldout"
 
 
 def run(ctx: EvalContext) -> BenchmarkResult:
-    from methods.examples import response_view
-    from methods.tokenize import Lengths, tokenize_preference
-    from methods.topk import precompute_sequence_logps
-
-    from bench.datasets import get_source
-
     source = str(ctx.options.get("heldout_source", "builtin"))
     lengths = Lengths(**(ctx.options.get("heldout_lengths") or {}))
     pairs = get_source(source).preference("test", ctx.data_dir)

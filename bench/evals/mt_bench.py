@@ -21,7 +21,11 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+from methods.generate import generate_text
+
 from bench.io import write_jsonl
+from bench.judges import RatingRequest, judge_for
+from bench.judges.parsing import PATTERN_SOURCE
 from bench.results.schema import CONTINUOUS
 
 from . import register
@@ -88,8 +92,6 @@ def load_data(folder: Path) -> tuple[list[dict], dict, dict, dict]:
 
 def generate_answers(ctx: EvalContext, questions: list[dict], max_new_tokens: int, batch_size: int, seed: int) -> dict:
     """question_id -> [turn-1 answer, turn-2 answer]; turn 2 sees the model's own turn-1 answer."""
-    from methods.generate import generate_text
-
     model, tokenizer = ctx.model_and_tokenizer()
     answers: dict = {q["question_id"]: [] for q in questions}
     by_temperature = defaultdict(list)
@@ -135,8 +137,6 @@ def judge_prompt(question: dict, answer: list[str], prompts: dict, refs: dict, t
 
 def _judge_all(ctx: EvalContext, questions: list[dict], answers: dict, prompts: dict, refs: dict):
     """[(question, turn, prompt name, messages)], [Rating], the judge and why it was chosen."""
-    from bench.judges import RatingRequest, judge_for
-
     judge, reason = judge_for(ctx, BENCHMARK)
     jobs = []
     for q in questions:
@@ -175,8 +175,6 @@ def _metric(name: str, selected: list, details: dict) -> MetricResult:
 
 
 def run(ctx: EvalContext) -> BenchmarkResult:
-    from bench.judges.parsing import PATTERN_SOURCE
-
     started = time.time()
     questions, prompts, refs, versions = load_data(data_dir(ctx))
     if ctx.limit:

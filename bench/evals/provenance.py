@@ -4,6 +4,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from methods.tokenize import FALLBACK_CHAT_TEMPLATE
+
 
 def file_version(path: Path, chars: int = 12) -> str:
     """``<file name>@sha256:<prefix>`` identifies the exact data file used."""
@@ -11,8 +13,6 @@ def file_version(path: Path, chars: int = 12) -> str:
 
 
 def chat_template_id(tokenizer) -> str:
-    from methods.tokenize import FALLBACK_CHAT_TEMPLATE
-
     template = getattr(tokenizer, "chat_template", None) or ""
     digest = hashlib.sha256(template.encode()).hexdigest()[:12]
     if template == FALLBACK_CHAT_TEMPLATE:

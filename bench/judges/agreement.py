@@ -15,7 +15,10 @@ import json
 import math
 from pathlib import Path
 
-from .base import judge_file_stem
+from bench.io import write_json
+from bench.models import cache_dir
+
+from .files import judge_file_stem
 
 # Settings that change what a judge says: a check made under others does not describe it.
 IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "prefix", "top_logprobs", "grammar", "temperature")
@@ -25,8 +28,6 @@ SHIPPED_DIR = Path(__file__).parent / "measured"
 
 
 def checks_dir() -> Path:
-    from bench.models import cache_dir
-
     return cache_dir() / "judge_checks"
 
 
@@ -48,8 +49,6 @@ def _finite(obj):
 
 
 def write_check(result: dict, folder: Path | None = None) -> Path:
-    from bench.io import write_json
-
     return write_json(check_path(result["judge"]["id"], folder), _finite(result))
 
 

@@ -6,21 +6,21 @@ with ``error`` set, and the judge counts it in ``stats``.
 """
 from __future__ import annotations
 
-import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from bench.errors import UNAVAILABLE, BenchError
 
-def judge_file_stem(judge_id: str) -> str:
-    """A judge id as a file name (its judgment cache, its judge-check result): unsafe characters to ``_``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", judge_id)[:120]
+from .agreement import load_agreement
 
 
-class JudgeUnavailable(RuntimeError):
+class JudgeUnavailable(BenchError, RuntimeError):
     """The judge can answer no more requests (its server died or never started): stop the evaluation with this
     message instead of recording the same failure for every remaining judgment."""
+
+    exit_code = UNAVAILABLE
 
 
 @dataclass
@@ -83,8 +83,6 @@ class Judge(ABC):
     def describe(self) -> dict:
         """What every result row records about its judge, with its agreement with reference judgments when
         `bench judge-check` measured it under these settings (reports footnote it)."""
-        from .agreement import load_agreement
-
         out = {"id": self.id, "kind": self.kind, "settings": dict(self.settings)}
         agreement = load_agreement(self.id, self.settings)
         if agreement:

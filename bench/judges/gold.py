@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from bench.datasets.builtin import gold_judgement
+
 from .base import Judge, Rating, RatingRequest
 
 
@@ -15,8 +17,6 @@ class GoldJudge(Judge):
         self.settings = {"verifier": "bench.datasets.builtin.gold_judgement", "scale": "0..1"}
 
     def rate(self, requests: Sequence[RatingRequest], progress=None) -> list[Rating]:
-        from bench.datasets.builtin import gold_judgement  # imported late: the built-in data set is optional here
-
         out = []
         for request in requests:
             try:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 
-from .gguf_parts import AssemblyError
+from bench.models.gguf_parts import AssemblyError
 from .local_models import LOCAL_MODELS
 
 

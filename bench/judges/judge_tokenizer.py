@@ -8,12 +8,13 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+from bench.models import cache_dir
+from bench.models.folders import _atomic_folder
+
 
 @functools.lru_cache(maxsize=4)
 def gguf_tokenizer(gguf: Path):
     from transformers import AutoTokenizer
-
-    from bench.models import _atomic_folder, cache_dir
 
     gguf = Path(gguf)
 

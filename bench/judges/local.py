@@ -25,7 +25,9 @@ from typing import Sequence
 import httpx
 
 from .base import Rating, RatingRequest
+from .cache import request_key
 from .expected_rating import RATING_PREFIX, needs_second_look, rating_distribution
+from .judge_tokenizer import gguf_tokenizer
 from .local_models import LOCAL_MODELS, canonical_id, parse_local_id
 from .local_server import LocalServer, file_digest
 from .openai_compat import RETRY_STATUS, OpenAICompatJudge, _Fatal, _Retry
@@ -101,8 +103,6 @@ class LocalJudge(OpenAICompatJudge):
     def complete(self, bodies, progress=None):
         # Only start a server when some request is not already in the cache.
         if self.server.process is None and self.cache is not None:
-            from .cache import request_key
-
             if all(self.cache.get(request_key(self._cache_key, {k: v for k, v in b.items() if k != "model"})) is not None
                    for b in bodies):
                 return super().complete(bodies, progress)
@@ -112,8 +112,6 @@ class LocalJudge(OpenAICompatJudge):
     # -- expected-rating mode -----------------------------------------------------------------------
     def tokenizer(self):
         if self._tokenizer is None:
-            from .judge_tokenizer import gguf_tokenizer
-
             self._tokenizer = gguf_tokenizer(self.server.model_path)
         return self._tokenizer
 

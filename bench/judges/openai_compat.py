@@ -26,6 +26,8 @@ from typing import Any, Callable, Sequence
 
 import httpx
 
+from bench.errors import show_warnings_on_terminal
+
 from .base import Judge, JudgeUnavailable, Rating, RatingRequest
 from .cache import JudgmentCache, request_key
 from .parsing import RATING_GRAMMAR, parse_single_rating
@@ -61,7 +63,6 @@ def warn_plain_http_key(base_url: str, api_key_env: str) -> bool:
     if url.scheme != "http" or is_loopback(url.host) or base_url in _warned_plain_http:
         return False
     _warned_plain_http.add(base_url)
-    from bench.errors import show_warnings_on_terminal
 
     show_warnings_on_terminal()  # once on the terminal ("warning: ..."), and in the run log when there is one
     log.warning("sending the API key from $%s over plain http:// to %s, which is not loopback: anyone on the path "

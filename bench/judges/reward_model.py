@@ -16,6 +16,10 @@ import math
 from pathlib import Path
 from typing import Callable, Sequence
 
+from methods.tokenize import ensure_chat_template
+
+from bench.models import default_device, materialise, role_dtype
+
 from .base import Judge, PairRequest, Preference, Rating, RatingRequest
 
 
@@ -44,9 +48,6 @@ class RewardScorer:
 
     def __init__(self, model: str | Path, batch_size: int = 8, device: str | None = None, dtype=None, precision=None):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-        from bench.models import default_device, materialise, role_dtype
-        from methods.tokenize import ensure_chat_template
 
         self.spec = str(model)
         folder = materialise(str(model))
@@ -83,7 +84,7 @@ class RewardScorer:
     def score_ids(self, sequences: Sequence[list[int]], progress: Callable[[int], None] | None = None) -> list[float]:
         import torch
 
-        from methods.devices import to_model_device
+        from methods.devices import to_model_device  # deferred with torch: bench.judges stays light
 
         pad = self.model.config.pad_token_id
         out: list[float | None] = [None] * len(sequences)

@@ -14,6 +14,16 @@ from typing import Callable
 
 import torch
 
+from methods.base import LossConfig
+from methods.batching import SFTCollator
+from methods.devices import to_model_device
+from methods.precision import Precision
+from methods.registry import get_method
+from methods.topk import precompute_sequence_logps
+from methods.trainer import MethodTrainer
+
+from bench import models
+
 TRAIN_CASES = ("sft_ours", "sft_trl", "dpo_ours", "dpo_trl", "dckd_ours", "adpa_ours")
 LEARNING_RATE = 5e-7
 TOPK = 50
@@ -40,14 +50,10 @@ class PerfConfig:
     # its frozen dtype, trained models in fp32 under bf16 autocast, on a bf16 GPU; fp32 throughout on a CPU.
     @property
     def dtype(self) -> torch.dtype:
-        from methods.precision import Precision
-
         return Precision().frozen_dtype(self.device)
 
     @property
     def bf16(self) -> bool:
-        from methods.precision import Precision
-
         return Precision().train_autocast(self.device)
 
     @property
@@ -71,9 +77,7 @@ class PerfConfig:
 
 
 def load_tokenizer(cfg: PerfConfig):
-    from bench.models import load_tokenizer as load
-
-    return load("smollm2-8l" if cfg.model == DANUBE_ALIAS else cfg.model)
+    return models.load_tokenizer("smollm2-8l" if cfg.model == DANUBE_ALIAS else cfg.model)
 
 
 def load_model(cfg: PerfConfig, role: str = "frozen"):
@@ -81,9 +85,7 @@ def load_model(cfg: PerfConfig, role: str = "frozen"):
     ``danube3-500m-random``): fp32 when it is trained (``role="trainable"``), else the policy's frozen dtype."""
     dtype = torch.float32 if role == "trainable" else cfg.dtype
     if cfg.model != DANUBE_ALIAS:
-        from bench.models import load_model as load
-
-        return load(cfg.model, role, dtype=dtype, device=cfg.device)
+        return models.load_model(cfg.model, role, dtype=dtype, device=cfg.device)
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(cfg.seed)
@@ -159,11 +161,6 @@ def _common_args(cfg: PerfConfig) -> dict:
 
 
 def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_dir: str) -> StepCase:
-    from methods.base import LossConfig
-    from methods.batching import SFTCollator
-    from methods.registry import get_method
-    from methods.topk import precompute_sequence_logps
-    from methods.trainer import MethodTrainer
     from transformers import TrainingArguments
 
     method = get_method(method_name)
@@ -216,9 +213,6 @@ def _trl_dpo(cfg: PerfConfig, pairs: list[dict], tokenizer, out_dir: str) -> Ste
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
 
-    from methods.base import LossConfig
-    from methods.devices import to_model_device
-
     model, ref_model = load_model(cfg, "trainable"), load_model(cfg)
     init_data = Dataset.from_list([_init_row(tokenizer, cfg, "chosen", "rejected")])
     args = DPOConfig(output_dir=out_dir, beta=LossConfig().beta, loss_type=["sigmoid"], precompute_ref_log_probs=True,
@@ -255,9 +249,7 @@ def vocab_size(cfg: PerfConfig, tokenizer) -> int:
     else:
         from transformers import AutoConfig
 
-        from bench.models import materialise
-
-        model_vocab = AutoConfig.from_pretrained(materialise(cfg.model)).vocab_size
+        model_vocab = AutoConfig.from_pretrained(models.materialise(cfg.model)).vocab_size
     return min(model_vocab, len(tokenizer))
 
 

@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .cases import PerfConfig, build_case, load_tokenizer, make_pairs
+from .measure import peak_rss_bytes, sync
+
 STEPS = 2
 
 
@@ -34,9 +37,6 @@ def measure_in_subprocess(case: str, config: dict, timeout: float = 1800) -> dic
 
 def _child(case_name: str, config: dict) -> dict:
     import torch
-
-    from .cases import PerfConfig, build_case, load_tokenizer, make_pairs
-    from .measure import peak_rss_bytes, sync
 
     cfg = PerfConfig(**config)
     cuda = cfg.device.startswith("cuda")

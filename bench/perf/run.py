@@ -9,6 +9,11 @@ from typing import Callable
 
 import torch
 
+from methods.batching import pad_sequences
+from methods.devices import to_model_device
+from methods.generate import generate_ids
+from methods.topk import DEFAULT_K, TopKStore, batches_by_length, precompute_teacher_topk
+
 from .cases import TRAIN_CASES, PerfConfig, build_case, load_model, load_tokenizer, make_pairs, parameter_count, sft_rows
 from .measure import interleaved, load_average, matmul_flops, median, memory_bandwidth
 from .memory import measure_in_subprocess
@@ -70,10 +75,6 @@ def training_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
 
 
 def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
-    from methods.batching import pad_sequences
-    from methods.devices import to_model_device
-    from methods.topk import DEFAULT_K, TopKStore, batches_by_length, precompute_teacher_topk
-
     tokenizer = load_tokenizer(cfg)
     model = load_model(cfg).eval()
     examples = [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(make_pairs(cfg, tokenizer))]
@@ -110,8 +111,6 @@ def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
 
 def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
     from transformers.utils import logging as hf_logging
-
-    from methods.generate import generate_ids
 
     hf_logging.set_verbosity_error()  # eos -1 (no early stop) is deliberate; silence the per-call warning
     tokenizer = load_tokenizer(cfg)

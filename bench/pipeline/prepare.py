@@ -7,9 +7,13 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from methods.tokenize import check_tokenizer_pair
+
+from bench.models import availability, fingerprint
 from bench.recipe import Recipe, RecipeError
 
 from .context import RunContext
+from .data import data_availability, load_run_data
 from .plan import Stage, base_models, compute_keys, uses_teacher
 
 log = logging.getLogger("bench.run")
@@ -17,9 +21,6 @@ log = logging.getLogger("bench.run")
 
 def check_availability(plan: dict[str, Stage], recipe: Recipe, data_dir: Path | None) -> dict[str, str]:
     """What cannot be had here (model or data set -> why); empty when the run can start."""
-    from bench.models import availability
-
-    from .data import data_availability
 
     missing = {}
     for model in base_models(plan):
@@ -35,8 +36,6 @@ def check_tokenizers(ctx: RunContext) -> None:
     """Teacher and student must share a tokenizer (top-K entries index the student's logits); top-K must fit it.
     A difference that the pipeline's template rule covers (methods.tokenize) is a warning on the terminal and in
     the run log."""
-    from methods.tokenize import check_tokenizer_pair
-
     student = ctx.tokenizer("student")
     if uses_teacher(ctx.plan):
         pair = check_tokenizer_pair(ctx.tokenizer("teacher"), student, ctx.teacher, ctx.student)
@@ -59,9 +58,6 @@ def prepare(plan: dict[str, Stage], recipe: Recipe, student: str, teacher: str, 
             reporter) -> RunContext:
     """Fingerprint models, load the data, check tokenizers, key every stage. Raises ModelUnavailable,
     DataUnavailable, RecipeError or ValueError (incompatible tokenizers) with a message for the user."""
-    from bench.models import fingerprint
-
-    from .data import load_run_data
 
     fingerprints = {m: fingerprint(m) for m in set(base_models(plan)) | {student}}
     data = load_run_data(recipe, data_dir)

@@ -12,6 +12,7 @@ from bench.errors import UsageError, with_path
 
 from .context import RunContext
 from .plan import closure
+from .stages import RUNNERS
 
 log = logging.getLogger("bench.run")
 
@@ -23,8 +24,6 @@ def _cached_row(ctx: RunContext, name: str, key: str) -> dict:
 
 
 def _run_stage(ctx: RunContext, name: str) -> dict:
-    from .stages import RUNNERS
-
     stage = ctx.plan[name]
     tmp = ctx.cache.begin(name, stage.key)
     log.info("[%s] running into %s", name, tmp)
@@ -70,8 +69,6 @@ def check_only_stage(ctx: RunContext, name: str) -> None:
 def _run_in_every_process(ctx: RunContext, name: str, rank: int) -> dict:
     """A training stage under a launch with several processes: every process trains (DDP / ZeRO-3 / FSDP need them
     all); process 0 alone takes the stage lock, writes into the cache and commits, the others into a scratch folder."""
-    from .stages import RUNNERS
-
     stage = ctx.plan[name]
     if ctx.cache.is_done(name, stage.key):
         return _cached_row(ctx, name, stage.key)

@@ -23,6 +23,7 @@ from methods.registry import get_method
 from methods.topk import TopKStore, precompute_sequence_logps
 from methods.trainer import train, training_arguments
 
+from bench.errors import DIVERGED, BenchError
 from bench.io import write_jsonl
 from bench.models import dtype_name, load_model
 from bench.progress import Task
@@ -33,8 +34,10 @@ from .plan import Stage
 from .samples import read_samples
 
 
-class NonFiniteTraining(RuntimeError):
+class NonFiniteTraining(BenchError, RuntimeError):
     """Training produced a NaN or infinite loss or gradient norm."""
+
+    exit_code = DIVERGED
 
 
 def save_model(model, tokenizer, folder: Path) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any, Iterable
 
+from bench.errors import BenchError
 
-class RecipeError(ValueError):
+
+class RecipeError(BenchError, ValueError):
     """A recipe (file or --set override) that cannot run; the message names the file and the field."""
 
 

@@ -21,8 +21,10 @@ import numpy as np
 
 from bench import stats
 
+from .entries import MAIN_STUDY, TEACHER_ROWS
+
 if TYPE_CHECKING:
-    from .document import Entry
+    from .entries import Entry
 
 BASELINES = ("sft", "dpo")
 BASELINE_ROLE, BEST_ROLE = "baseline", "best vs runner-up"
@@ -130,8 +132,6 @@ def _mean_value(group: Sequence["Entry"], benchmark: str, metric: str) -> float 
 
 def _pairs(groups: dict[tuple[str, str], list], key: tuple[str, str], higher_is_better: bool):
     """(student, method, baseline, role) for one metric: baselines, teachers, and each block's best vs runner-up."""
-    from .document import TEACHER_ROWS
-
     seen: set[frozenset] = set()
     # methods first, then DPO, then SFT: the SFT-DPO pair is stored as DPO against SFT, the other way round skipped
     for (student, method) in sorted(groups, key=lambda sm: {"dpo": 1, "sft": 2}.get(sm[1], 0)):
@@ -154,8 +154,6 @@ def _pairs(groups: dict[tuple[str, str], list], key: tuple[str, str], higher_is_
 
 def comparisons(entries: Sequence["Entry"]) -> list[Comparison]:
     """Every comparison the table draws (see the module doc), Holm-adjusted within each metric."""
-    from .document import MAIN_STUDY
-
     groups: dict[tuple[str, str], list] = {}
     for entry in sorted(entries, key=lambda e: e.seed):
         if entry.study == MAIN_STUDY:

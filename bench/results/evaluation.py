@@ -15,7 +15,8 @@ from typing import Any
 
 from bench.io import read_json, write_json
 
-from .document import CurvePoint, ResultsError, _Checker, _parse_curve, _parse_metric, _parse_sample
+from .entries import CurvePoint, ResultsError
+from .validation import _Checker, _parse_curve, _parse_metric, _parse_sample
 from .schema import BenchmarkResult, MetricResult, Sample, finite_or_none
 
 EVALUATION_SCHEMA = "adpa-bench/evaluation/v2"

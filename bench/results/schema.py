@@ -11,20 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-BINARY = "binary"  # every item scores 0 or 1 (pass/fail, correct/wrong): Wilson intervals, sign tests
-CONTINUOUS = "continuous"  # any real item score (judge ratings, rewards, win 0/0.5/1): bootstrap intervals
-SCORE_KINDS = (BINARY, CONTINUOUS)
-
-
-@dataclass
-class Interval:
-    low: float
-    high: float
-    method: str  # e.g. "wilson", "bootstrap percentile (10000 resamples, seed 0)", "normal from alpaca_eval's standard error"
-    level: float = 0.95
-
-    def to_dict(self) -> dict:
-        return {"low": self.low, "high": self.high, "level": self.level, "method": self.method}
+from bench.intervals import BINARY, CONTINUOUS, SCORE_KINDS, Interval  # noqa: F401 - part of the schema
 
 
 @dataclass

@@ -18,8 +18,8 @@ from methods.records import validate_all
 from .. import register
 from ..base import DataSource
 from .catalogue import CONFLICTS, KINDS, Constraint
-from .generate import (DEFAULT_SEED, DEFAULT_SIZES, GENERATOR_VERSION, BuiltinData, PromptItem, Turn, TwoTurnItem,
-                       build)
+from .generate import DEFAULT_SEED, DEFAULT_SIZES, GENERATOR_VERSION, build
+from .items import BuiltinData, PromptItem, Turn, TwoTurnItem
 from .judge import GOLD_JUDGE_ID, gold_judgement, verify
 from .verify import Verdict, verify_constraints
 

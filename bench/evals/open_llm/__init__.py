@@ -36,6 +36,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
+from bench.models import offline
 from bench.results.schema import BenchmarkResult, MetricResult
 
 from .. import register
@@ -52,8 +53,6 @@ SAMPLES_PER_TASK = 4  # documents per task shown in the report's sample browser
 
 def _settings(ctx: EvalContext) -> dict:
     import lm_eval
-
-    from bench.models import offline
 
     wanted = list(ctx.options.get("open_llm_tasks") or TASK_NAMES)
     if isinstance(ctx.limit, Mapping):  # a mapping also chooses the tasks: one it does not name is not run

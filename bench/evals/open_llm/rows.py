@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench import stats
 from bench.results.schema import Interval, MetricResult
 
 from .configs import data_version
@@ -91,6 +92,4 @@ def average_row(rows: list[MetricResult], details: dict) -> MetricResult:
 def _stratified_interval(value: float, ran: list[MetricResult]) -> Interval | None:
     """Stratified bootstrap: each task's items resampled on their own, the average of the resampled task means;
     percentile, so inside the tasks' range by construction (a task at 0% or 100% stays there)."""
-    from bench import stats
-
     return stats.stratified_bootstrap_mean([list((row.item_scores or {}).values()) for row in ran])

