@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from methods.base import LossConfig
-from methods.examples import attach_teacher_topk, with_samples
+from methods.examples import AlignmentError, attach_teacher_topk, with_samples
 from methods.registry import get_method
 from methods.topk import TopKStore
 
@@ -126,8 +126,8 @@ def trl_gkd(model, examples, lmbda, beta, temperature):
     return lmbda * per_side["sample"] + (1 - lmbda) * per_side["chosen"]
 
 
-@pytest.mark.parametrize("beta", [0.0, 0.5, 1.0])
-@pytest.mark.parametrize("temperature", [1.0, 0.7])
+@pytest.mark.parametrize("beta, temperature", [(0.0, 1.0), (0.5, 1.0), (1.0, 1.0), (0.0, 0.7), (0.5, 0.7), (1.0, 0.7),
+                                               (0.25, 1.3)])  # 0.25: a mixture that is not symmetric in p and q
 def test_gkd_equals_trl_generalized_jsd(beta, temperature):
     lmbda = 0.7
     cfg = LossConfig(settings={"lmbda": lmbda, "beta": beta, "temperature": temperature})
@@ -254,3 +254,14 @@ def test_paper_defaults():
     assert (dl2.alpha, dl2.sample_temperature, dl2.top_p) == (0.1, 0.8, 0.95)
     assert (simpo.beta, simpo.gamma) == (2.0, 1.0)
     assert get_method("gkd").sampling(LossConfig()).temperature == 0.9
+
+
+def test_several_samples_per_prompt_expand_the_pairs_in_order():
+    """Samples row i * n + j is sample j of prompt i; the chosen side's teacher top-K stays with its pair."""
+    examples = [{"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3], "chosen_teacher_topk": "c0"},
+                {"prompt_ids": [4], "chosen_ids": [5], "rejected_ids": [6], "chosen_teacher_topk": "c1"}]
+    pairs = with_samples(examples, [[10], [11], [12], [13]], per_prompt=2)
+    assert [(p["prompt_ids"], p["sample_ids"], p["chosen_teacher_topk"]) for p in pairs] == [
+        ([1], [10], "c0"), ([1], [11], "c0"), ([4], [12], "c1"), ([4], [13], "c1")]
+    with pytest.raises(AlignmentError, match="2 per prompt"):
+        with_samples(examples, [[10], [11], [12]], per_prompt=2)

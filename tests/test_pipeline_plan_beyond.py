@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from methods.examples import AlignmentError, with_samples
 from methods.registry import PAPER_METHODS
 
 from bench.commands.run import method_names
@@ -80,12 +79,3 @@ def test_bad_recipe_settings_fail_naming_the_field(override, where):
     with pytest.raises(RecipeError, match=where.replace(".", r"\.")):
         load_recipe("test", [override])
 
-
-def test_several_samples_per_prompt_expand_the_pairs_in_order():
-    examples = [{"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3], "chosen_teacher_topk": "c0"},
-                {"prompt_ids": [4], "chosen_ids": [5], "rejected_ids": [6], "chosen_teacher_topk": "c1"}]
-    pairs = with_samples(examples, [[10], [11], [12], [13]], per_prompt=2)
-    assert [(p["prompt_ids"], p["sample_ids"], p["chosen_teacher_topk"]) for p in pairs] == [
-        ([1], [10], "c0"), ([1], [11], "c0"), ([4], [12], "c1"), ([4], [13], "c1")]
-    with pytest.raises(AlignmentError, match="2 per prompt"):
-        with_samples(examples, [[10], [11], [12]], per_prompt=2)
