@@ -71,7 +71,7 @@ def generalized_jsd(logits, labels, teacher_ids, teacher_probs, teacher_tail, be
     """GKD's generalised Jensen-Shannon divergence per token, token mean per sequence -> [N].
 
     With M = beta * p + (1 - beta) * q: JSD_beta = beta KL(p || M) + (1 - beta) KL(q || M) (Agarwal et al., ICLR
-    2024, Sec. 3; TRL's GKDTrainer.generalized_jsd_loss). beta = 0 is the forward KL(p || q), beta = 1 the reverse
+    2024, Eq. 1; TRL's GKDTrainer.generalized_jsd_loss). beta = 0 is the forward KL(p || q), beta = 1 the reverse
     KL(q || p), as TRL defines its end points.
     """
     p, logp, q, logq, mask = topk_bins(logits, teacher_ids, teacher_probs, teacher_tail, temperature)

@@ -1,7 +1,7 @@
 """GKD: generalised knowledge distillation on the student's own samples (Agarwal et al., ICLR 2024).
 
 Loss: the generalised Jensen-Shannon divergence JSD_beta(p_T || q_S) = beta KL(p || M) + (1 - beta) KL(q || M),
-M = beta p + (1 - beta) q (the paper's Sec. 3; TRL's ``GKDTrainer.generalized_jsd_loss``, with which the test
+M = beta p + (1 - beta) q (the paper's Eq. 1; TRL's ``GKDTrainer.generalized_jsd_loss``, with which the test
 compares), per token at temperature T, on a mix of outputs: with probability lambda a batch holds the student's
 own samples (on-policy), otherwise the data set's outputs. Here both halves of every pair batch are present (the
 chosen answer and a student sample of the same prompt), so the loss is the expectation of that coin:

@@ -5,7 +5,7 @@
 
 One micro-batch as the embedded recipe trains (batch_size 1: one pair = two sequences, prompt 64 + response 40 tokens,
 teacher top-K 50 on both responses, or one sequence of 104 tokens for SFT); each method's loss forward and backward
-timed ``--repeats`` times after one warm-up, median reported in ms with the ratio to DPO's. The loss inputs are
+timed ``--repeats`` times after one warm-up round, round-robin over the methods, median reported in ms with the ratio to DPO's. The loss inputs are
 random but valid (top-K ids, probabilities, advantages, reference log-probs): the cost does not depend on their values.
 Stage-level costs (sampling, teacher top-K on samples) are not in it: see the run's stage table.
 """
@@ -44,7 +44,7 @@ def main() -> int:
         return {"ids": torch.randint(0, vocab, (n, K), generator=g), "probs": probs[:, :K].contiguous(),
                 "tail": probs[:, K].contiguous(), "advantages": torch.randn(n, K, generator=g)}
 
-    rows = []
+    batches = {}
     for name, method in METHODS.items():
         examples = []
         for _ in range(args.pairs):
@@ -58,24 +58,27 @@ def main() -> int:
                 e[f"{side}_teacher_topk"] = topk(args.response)
             e["sample_advantages"] = topk(args.response)
             examples.append(e)
-        batch = method.collator(tokenizer.pad_token_id)(examples)
-        cfg = LossConfig(beta=0.1)
-        times = []
-        for i in range(args.repeats + 1):
+        batches[name] = method.collator(tokenizer.pad_token_id)(examples)
+    cfg = LossConfig(beta=0.1)
+    times = {name: [] for name in METHODS}
+    # Round-robin over the methods, so load from other processes on a shared machine falls on all of them alike.
+    for i in range(args.repeats + 1):
+        for name, method in METHODS.items():
             model.zero_grad(set_to_none=True)
             start = time.perf_counter()
-            loss, _ = method.compute_loss(model, batch, cfg)
+            loss, _ = method.compute_loss(model, batches[name], cfg)
             loss.backward()
-            if i:  # the first is a warm-up
-                times.append(time.perf_counter() - start)
-        rows.append((name, 1000 * statistics.median(times), 1000 * min(times)))
+            if i:  # the first round is a warm-up
+                times[name].append(time.perf_counter() - start)
+    rows = [(name, 1000 * statistics.median(t), 1000 * min(t)) for name, t in times.items()]
     dpo = dict((n, t) for n, t, _ in rows)["dpo"]
+    dpo_min = dict((n, t) for n, _, t in rows)["dpo"]
     print(f"{args.model}: {args.pairs} pair(s) per micro-batch, prompt {args.prompt} + response {args.response} tokens, "
           f"top-K {K}, median of {args.repeats}, torch threads {torch.get_num_threads()}")
-    print("| method | ms per micro-batch (median) | min | / DPO |")
-    print("|---|--:|--:|--:|")
+    print("| method | ms per micro-batch (median) | min | median / DPO | min / DPO |")
+    print("|---|--:|--:|--:|--:|")
     for name, med, low in rows:
-        print(f"| {name} | {med:.0f} | {low:.0f} | {med / dpo:.2f} |")
+        print(f"| {name} | {med:.0f} | {low:.0f} | {med / dpo:.2f} | {low / dpo_min:.2f} |")
     return 0
 
 
