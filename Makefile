@@ -79,11 +79,15 @@ SEEDS ?= 1
 # SIZE=full: the embedded profile at a citable size (bench/recipe/profiles/embedded-full.yaml, ~3-4 h on 2 cores).
 SIZE ?= default
 RECIPE := $(if $(filter full,$(SIZE)),$(PROFILE)-full,$(PROFILE))
+# Extra table rows beyond the paper's five, e.g. EXTRA_METHODS=distillm2,gkd,simpo (the recipe field extra_methods;
+# off by default, so the default table keeps its time budget).
+EXTRA_METHODS ?=
+EXTRA_SET := $(if $(EXTRA_METHODS),--set extra_methods=[$(EXTRA_METHODS)])
 
 # The paper's main table for PROFILE (embedded: offline CPU; paper: GPUs), Fig. 5 sweeps and the HTML report.
 reproduce-table2: setup
 	@case "$(SIZE)" in default|full) ;; *) echo "SIZE must be default or full, not '$(SIZE)'"; exit 2;; esac
-	$(BIN)/bench reproduce --profile $(RECIPE) --seeds $(SEEDS) --out reports --name table2
+	$(BIN)/bench reproduce --profile $(RECIPE) --seeds $(SEEDS) --out reports --name table2 $(EXTRA_SET)
 
 # Only the hyperparameter study's figures, rendered from the runs a reproduce-table2 left in runs/.
 figure5: setup

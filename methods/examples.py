@@ -63,8 +63,16 @@ def attach_advantages(examples: Sequence[dict], store, store_name: str = "advant
             for example, e in _checked_entries(examples, store, "sample", "advantages", store_name)]
 
 
-def with_samples(examples: Sequence[dict], samples: Sequence[Sequence[int]]) -> list[dict]:
-    """ADPA's pairs: the dataset's chosen answer and the student's own sample (the rejected answer is not used)."""
-    if len(samples) != len(examples):
-        raise AlignmentError(f"{len(samples)} student samples for {len(examples)} prompts")
-    return [{"prompt_ids": e["prompt_ids"], "chosen_ids": e["chosen_ids"], "sample_ids": list(s)} for e, s in zip(examples, samples)]
+def with_samples(examples: Sequence[dict], samples: Sequence[Sequence[int]], per_prompt: int = 1) -> list[dict]:
+    """ADPA's pairs: the dataset's chosen answer and the student's own sample (the rejected answer is not used).
+
+    With ``per_prompt`` = n > 1, sample row i * n + j is sample j of prompt i and each example becomes n pairs. The
+    chosen answer's teacher top-K, when attached, stays with it (GKD and DistiLLM-2 read both sides)."""
+    if len(samples) != per_prompt * len(examples):
+        raise AlignmentError(f"{len(samples)} student samples for {len(examples)} prompts ({per_prompt} per prompt)")
+    out = []
+    for i, e in enumerate(examples):
+        kept = {"chosen_teacher_topk": e["chosen_teacher_topk"]} if "chosen_teacher_topk" in e else {}
+        for s in samples[i * per_prompt:(i + 1) * per_prompt]:
+            out.append({"prompt_ids": e["prompt_ids"], "chosen_ids": e["chosen_ids"], "sample_ids": list(s), **kept})
+    return out

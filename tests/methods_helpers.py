@@ -76,14 +76,28 @@ def adpa_examples(tokenizer, dpo_teacher, baseline, n: int = 4, k: int = SMALL_K
     return attach_advantages(examples, store)
 
 
+def sample_distill_examples(tokenizer, teacher, n: int = 4, k: int = SMALL_K) -> list[dict]:
+    """GKD / DistiLLM-2 pairs: chosen answer and a stand-in student sample (the rejected answer), each with the
+    teacher's top-K."""
+    examples = preference_examples(tokenizer, n)
+    pad = tokenizer.pad_token_id
+    examples = attach_teacher_topk(examples, precompute_teacher_topk(teacher, response_view(examples, "chosen"), pad, k=k), "chosen")
+    examples = with_samples(examples, [e["rejected_ids"] for e in examples])
+    return attach_teacher_topk(examples, precompute_teacher_topk(teacher, response_view(examples, "sample"), pad, k=k), "sample")
+
+
 def examples_for(method_name: str, tokenizer, student, teacher, n: int = 4) -> list[dict]:
     reference = copy.deepcopy(student).eval()
     if method_name == "sft":
         return sft_examples(tokenizer, n)
     if method_name == "dpo":
         return dpo_examples(tokenizer, reference, n)
+    if method_name == "simpo":
+        return preference_examples(tokenizer, n)
     if method_name == "dckd":
         return dckd_examples(tokenizer, teacher, n)
+    if method_name in ("gkd", "distillm2"):
+        return sample_distill_examples(tokenizer, teacher, n)
     return adpa_examples(tokenizer, teacher, reference, n)
 
 

@@ -17,7 +17,19 @@ def _run(*args: str) -> str:
 
 
 def test_list_methods():
-    assert _run("list", "methods") == "sft dpo dckd adpa adpa_plus\n"
+    assert _run("list", "methods") == "sft dpo dckd adpa adpa_plus distillm2 gkd simpo\n"
+
+
+def test_list_methods_verbose_names_what_each_needs(capsys):
+    from types import SimpleNamespace
+
+    from bench.commands.list import run
+
+    assert run(SimpleNamespace(what="methods", verbose=True)) == 0  # in-process: the script itself is tested above
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "needs: sample_topk, student_samples, teacher_topk" in lines["gkd"]
+    assert "needs: sample_topk, student_samples, teacher_topk" in lines["distillm2"]
+    assert "needs" not in lines["simpo"]  # pairs only: no reference model, no teacher
 
 
 def test_list_models_verbose():

@@ -15,7 +15,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 import methods_reference as reference
 from methods.base import LossConfig
 from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, with_samples
-from methods.registry import METHODS, get_method
+from methods.registry import PAPER_METHODS, get_method
 from methods.topk import TopKStore
 
 V, K, PAD = 48, 5, 0
@@ -95,7 +95,8 @@ CONFIGS = {
     "adpa": [LossConfig(), LossConfig(sft_weight=1.2, adpa_weight=0.7, adpa_clip="0,1")],
 }
 CONFIGS["adpa_plus"] = CONFIGS["adpa"]
-CASES = [(name, i) for name in METHODS for i in range(len(CONFIGS[name]))]
+# The methods beyond the paper have their own references (TRL, their equations): tests/test_methods_beyond.py.
+CASES = [(name, i) for name in PAPER_METHODS for i in range(len(CONFIGS[name]))]
 
 
 def _grads(model) -> list[torch.Tensor]:

@@ -23,8 +23,14 @@ def test_a_trainer_step_follows_the_method_gradient(name, tokenizer, tiny_model,
     probe = copy.deepcopy(tiny_model).train()
     loss, metrics = method.compute_loss(probe, batch_for(method, probe, examples, pad), cfg)
     loss.backward()
-    expected = {n: -LR * p.grad for n, p in probe.named_parameters()}
-    delta, logged = one_sgd_step(method, tiny_model, examples, pad, 4, 1, tmp_path, lr=LR, cfg=cfg)
+    grad_norm = float(torch.sqrt(sum((p.grad ** 2).sum() for p in probe.parameters())))
+    assert grad_norm > 1e-6
+    # A divergence to the tiny random teacher's top-8 (GKD, DistiLLM-2) has a small gradient: 49k near-uniform
+    # tokens put almost all mass in the rest bin on both sides. Its step is scaled up so it stays well above
+    # float32 rounding of the weights.
+    lr = LR if LR * grad_norm > 1e-3 else 1.0 / grad_norm
+    expected = {n: -lr * p.grad for n, p in probe.named_parameters()}
+    delta, logged = one_sgd_step(method, tiny_model, examples, pad, 4, 1, tmp_path, lr=lr, cfg=cfg)
     norm = float(torch.sqrt(sum((d ** 2).sum() for d in expected.values())))
     assert norm > 1e-3
     for n, d in delta.items():

@@ -1,6 +1,7 @@
 """`bench reproduce`: the paper's main table (Table 2) and its hyperparameter study (Fig. 5) for one profile.
 
-For every student of the profile and every seed it runs all five methods plus the teacher rows through
+For every student of the profile and every seed it runs all five methods (plus the recipe's ``extra_methods``:
+DistiLLM-2, GKD, SimPO, off by default; `--set extra_methods=[distillm2,gkd,simpo]` turns them on) and the teacher rows through
 `bench run` (so every stage is cached and shared), then the figure-5 sweeps (DCKD's alpha, ADPA's gamma; each
 grid point is one more training stage on top of the cached ones), and renders everything with `bench report`.
 

@@ -28,7 +28,8 @@ log = logging.getLogger("bench.run")
 def register(sub) -> None:
     p = sub.add_parser("run", help="train a student with a method (all stages it needs, cached) and evaluate it",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", required=True, help="method name, a comma-separated list, or 'all' (see `bench list methods`)")
+    p.add_argument("--method", required=True, help="method name, a comma-separated list, or 'all': the paper's five plus the "
+                   "recipe's extra_methods (see `bench list methods`)")
     p.add_argument("--model", help="student: alias, hub id or local folder (default: the recipe's student)")
     p.add_argument("--teacher", help="teacher base model (default: the recipe's teacher for this student)")
     p.add_argument("--profile", default=None, help="recipe: embedded, paper, test, or a recipe .yaml file (default: the recipe that "
@@ -49,10 +50,11 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def method_names(spec: str) -> list[str]:
-    from methods.registry import METHODS  # deferred: keeps bench --help fast
+def method_names(spec: str, extra: list[str] = ()) -> list[str]:
+    """``all``: the paper's Table-2 methods plus ``extra`` (the recipe's extra_methods)."""
+    from methods.registry import METHODS, PAPER_METHODS  # deferred: keeps bench --help fast
 
-    names = list(METHODS) if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
+    names = [*PAPER_METHODS, *extra] if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
         raise UsageError(f"--method: unknown method(s) {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)} or all")
@@ -109,7 +111,7 @@ def _plan(args):
     seed = recipe.seed if args.seed is None else args.seed
     student = args.model or recipe.student
     teacher = recipe.teacher_for(student, args.teacher)
-    methods = method_names(args.method)
+    methods = method_names(args.method, recipe.extra_methods)
     plan = build_plan(recipe, methods, student, teacher, evaluate=not args.no_eval, teacher_rows=args.teacher_rows, seed=seed)
     return recipe, seed, student, teacher, methods, plan
 

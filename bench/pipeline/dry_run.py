@@ -26,8 +26,9 @@ def estimate_tokens(plan: dict[str, Stage], recipe: Recipe, counts: dict) -> dic
             est[name] = int(s.config["training"]["epochs"] * n * per + extra)
         elif s.kind == "topk":
             est[name] = int(2 * n_train * (p_train + r_train))
-        elif s.kind in ("samples", "advantages"):
-            est[name] = int((1 if s.kind == "samples" else 2) * n_train * (p_train + max_new))
+        elif s.kind in ("samples", "advantages", "sample_topk"):
+            per_prompt = s.config["decoding"]["samples_per_prompt"] if isinstance(s.config.get("decoding"), dict) else 1
+            est[name] = int((2 if s.kind == "advantages" else 1) * per_prompt * n_train * (p_train + max_new))
         else:
             n, p, r = counts["pref_test"]
             est[name] = int(2 * n * (p + r))
@@ -58,7 +59,8 @@ def _settings(s: Stage) -> str:
     if s.kind == "train":
         t, loss = s.config["training"], s.config["loss"]
         return (f"{s.config['method']} lr={t['learning_rate'] or 0:g} ep={t['epochs']:g} bs={t['batch_size']}x{t['grad_accum']} "
-                + " ".join(f"{k}={v}" for k, v in loss.items() if k in _RELEVANT_LOSS.get(s.config["method"], ())))
+                + " ".join([f"{k}={v}" for k, v in loss.items() if k in _RELEVANT_LOSS.get(s.config["method"], ())]
+                           + [f"{k}={v}" for k, v in loss.get("settings", {}).items()]))
     if s.kind == "eval":
         return f"benchmarks={s.config['benchmarks']} limit={s.config['limit']}"
     return ", ".join(f"{k}={v}" for k, v in s.config.items() if k not in ("lengths", "precision"))

@@ -5,7 +5,9 @@ of the method it starts from, and each of its ``needs`` adds the stages that pro
 
   ref_logps        -> computed inside M's stage from its initial weights (the frozen DPO reference)
   teacher_topk     -> teacher_topk <- dpo_teacher <- ref_teacher
-  student_samples  -> samples_G, G = M.sample_generator ("sft" / "dckd") <- training stage G
+  student_samples  -> samples_G, G = M.sample_generator ("sft" / "dckd") <- training stage G; greedy, one per prompt,
+                      or, for a method with a sampling schedule (M.sampling), samples_G_<schedule tag>
+  sample_topk      -> teacher_topk_<samples stage> <- that samples stage and dpo_teacher (GKD, DistiLLM-2)
   advantages       -> advantages_G <- samples_G, dpo_teacher and the advantage baseline (recipe:
                       advantages.baseline: the reference teacher, or the generating student)
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from methods.base import ADVANTAGES, REF_LOGPS, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig
+from methods.base import ADVANTAGES, REF_LOGPS, SAMPLE_TOPK, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig
 from methods.registry import get_method
 
 from bench.recipe import Recipe
@@ -28,13 +30,14 @@ from bench.results import TEACHER_ROWS
 from .cache import stable_hash
 
 # Bump a kind's version when its code changes what it writes: every cached stage of that kind is redone.
-CODE_VERSIONS = {"train": "train-2", "topk": "topk-1", "samples": "samples-1", "advantages": "advantages-1", "eval": "eval-3"}
+CODE_VERSIONS = {"train": "train-2", "topk": "topk-1", "samples": "samples-1", "advantages": "advantages-1", "eval": "eval-3",
+                 "sample_topk": "sample-topk-1"}
 
 
 @dataclass
 class Stage:
     name: str
-    kind: str  # train | topk | samples | advantages | eval
+    kind: str  # train | topk | samples | sample_topk | advantages | eval
     role: str  # teacher | student: whose tokenizer and data view it uses
     deps: dict[str, str] = field(default_factory=dict)  # role in this stage -> stage name
     config: dict = field(default_factory=dict)
@@ -58,6 +61,8 @@ class Planner:
         method = get_method(method_name)
         settings = self.recipe.stage(name).to_dict()
         loss = LossConfig.from_dict(settings.pop("loss")).to_dict()
+        if method.Settings is not None:  # every default written out: a changed default changes the key
+            loss["settings"] = method.settings(loss.get("settings", {})).to_dict()
         kind = "sft" if method.data == "sft" else "pairs"
         if init_stage:
             deps = {"init": init_stage, **deps}
@@ -93,18 +98,29 @@ class Planner:
         if TEACHER_TOPK in method.needs:
             deps["teacher_topk"] = self.teacher_topk()
         if STUDENT_SAMPLES in method.needs:
-            deps["samples"] = self.samples(method.sample_generator)
+            schedule = method.sampling(self.recipe.stage(method_name).loss.get("settings", {}))
+            deps["samples"] = self.samples(method.sample_generator, schedule)
         if ADVANTAGES in method.needs:
             deps["advantages"] = self.advantages(method.sample_generator)
+        if SAMPLE_TOPK in method.needs:
+            deps["sample_topk"] = self.sample_topk(deps["samples"])
         # REF_LOGPS needs nothing extra: the stage scores its data with its initial weights before training.
-        assert method.needs <= {REF_LOGPS, TEACHER_TOPK, STUDENT_SAMPLES, ADVANTAGES}, method.needs
+        assert method.needs <= {REF_LOGPS, TEACHER_TOPK, STUDENT_SAMPLES, ADVANTAGES, SAMPLE_TOPK}, method.needs
         return self._training(method_name, method_name, "student", init_stage, self.student if init_stage is None else None, deps)
 
-    def samples(self, generator: str) -> str:
+    def samples(self, generator: str, schedule=None) -> str:
+        """Greedy samples (ADPA), or sampled ones by a method's schedule (methods.settings.SamplingSchedule)."""
         deps = {"generator": self.method_stage(generator)}
         config = {"generation": asdict(self.recipe.generation), "lengths": asdict(self.recipe.lengths["pairs"]),
-                  "decoding": "greedy", "precision": self.recipe.precision.to_dict()}
-        return self._add(Stage(f"samples_{generator}", "samples", "student", deps, config, data=("pref_train",)))
+                  "decoding": "greedy" if schedule is None else schedule.to_dict(), "precision": self.recipe.precision.to_dict()}
+        name = f"samples_{generator}" if schedule is None else f"samples_{generator}_{schedule.tag}"
+        return self._add(Stage(name, "samples", "student", deps, config, data=("pref_train",)))
+
+    def sample_topk(self, samples: str) -> str:
+        """The DPO teacher's top-K distributions on a samples stage's responses."""
+        deps = {"teacher": self.dpo_teacher(), "samples": samples}
+        config = {"topk": asdict(self.recipe.topk), "precision": self.recipe.precision.to_dict()}
+        return self._add(Stage(f"teacher_topk_{samples}", "sample_topk", "teacher", deps, config, data=("pref_train",)))
 
     def advantages(self, generator: str) -> str:
         baseline = self.recipe.advantages.baseline
@@ -204,6 +220,6 @@ def compute_keys(plan: dict[str, Stage], fingerprints: dict[str, str], data_vers
             "deps": {role: plan[dep].key for role, dep in sorted(stage.deps.items())},
             "base_model": fingerprints[stage.base_model] if stage.base_model else None,
             "data": {kind: data_versions[kind] for kind in stage.data},
-            "tokenised_by": fingerprints[student] if stage.kind in ("topk", "advantages") else None,
+            "tokenised_by": fingerprints[student] if stage.kind in ("topk", "advantages", "sample_topk") else None,
         }
         stage.key = stable_hash(payload)

@@ -1,4 +1,5 @@
-"""The teacher precompute stages: the DPO teacher's top-K distributions on the training pairs (DCKD), and its
+"""The teacher precompute stages: the DPO teacher's top-K distributions on the training pairs (DCKD) and on a
+student's samples (GKD, DistiLLM-2), and its
 per-token advantages over the advantage reference on a student's samples (ADPA). Both run the teacher on the
 student's tokenisation, since the student trains on exactly those tokens."""
 from __future__ import annotations
@@ -15,7 +16,7 @@ from bench.models import dtype_name, load_model
 
 from .context import RunContext
 from .plan import Stage
-from .samples import read_samples
+from .samples import read_samples, samples_per_prompt
 
 
 def run_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
@@ -48,3 +49,19 @@ def run_advantages(ctx: RunContext, stage: Stage, out: Path) -> dict:
     best = store.values[:, 0] if len(store.values) else torch.zeros(1)
     return {"examples": len(view), "tokens": int(store.tokens.numel()), "mean_top_advantage": float(best.mean()),
             "model_dtype": dtype_name(dpo), "baseline_dtype": dtype_name(baseline)}
+
+
+def run_sample_topk(ctx: RunContext, stage: Stage, out: Path) -> dict:
+    """The DPO teacher's top-K on every student sample, in the samples stage's row order (prompt i, sample j)."""
+    tokenizer = ctx.tokenizer("student")
+    model = load_model(str(ctx.model_dir(stage.deps["teacher"])), "frozen", Precision.from_dict(stage.config["precision"]))
+    samples_stage = ctx.plan[stage.deps["samples"]]
+    examples = with_samples(ctx.examples("student", "pref_train"), read_samples(ctx.stage_dir(stage.deps["samples"])),
+                            samples_per_prompt(samples_stage))
+    view = response_view(examples, "sample")
+    k, max_tokens = stage.config["topk"]["k"], stage.config["topk"]["max_tokens"]
+    with ctx.reporter.task(f"{stage.name} (teacher forward)", sum(len(e["response_ids"]) for e in view), "tokens") as task:
+        store = precompute_teacher_topk(model, view, tokenizer.pad_token_id, k, max_tokens, progress=task.advance,
+                                        metadata={"side": "sample", "stage": stage.key})
+    store.save(out / "sample.safetensors")
+    return {"examples": len(view), "tokens": int(store.tokens.numel()), "k": k, "model_dtype": dtype_name(model)}

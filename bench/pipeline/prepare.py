@@ -41,7 +41,7 @@ def check_tokenizers(ctx: RunContext) -> None:
         pair = check_tokenizer_pair(ctx.tokenizer("teacher"), student, ctx.teacher, ctx.student)
         for warning in pair.warnings:
             log.warning("%s", warning)
-    if any(s.kind in ("topk", "advantages") for s in ctx.plan.values()) and ctx.recipe.topk.k > len(student):
+    if any(s.kind in ("topk", "advantages", "sample_topk") for s in ctx.plan.values()) and ctx.recipe.topk.k > len(student):
         raise RecipeError(f"{ctx.recipe.source}: topk.k: {ctx.recipe.topk.k} is larger than the vocabulary of "
                           f"{ctx.student} ({len(student)} tokens)")
 

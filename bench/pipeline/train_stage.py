@@ -31,7 +31,7 @@ from bench.results import finite_or_none
 
 from .context import RunContext, set_determinism
 from .plan import Stage
-from .samples import read_samples
+from .samples import read_samples, samples_per_prompt
 
 
 class NonFiniteTraining(BenchError, RuntimeError):
@@ -113,10 +113,16 @@ def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad
         examples = attach_ref_logps(examples, chosen, rejected)
     if "teacher_topk" in stage.deps:
         topk_dir = ctx.stage_dir(stage.deps["teacher_topk"])
-        for side in ("chosen", "rejected"):
+        # a method trained on (chosen, sample) pairs reads only the chosen side
+        sides = ("chosen", "rejected") if method.second == "rejected" else ("chosen",)
+        for side in sides:
             examples = attach_teacher_topk(examples, TopKStore.load(topk_dir / f"{side}.safetensors"), side, f"{topk_dir.name}/{side}")
     if "samples" in stage.deps:
-        examples = with_samples(examples, read_samples(ctx.stage_dir(stage.deps["samples"])))
+        examples = with_samples(examples, read_samples(ctx.stage_dir(stage.deps["samples"])),
+                                samples_per_prompt(ctx.plan[stage.deps["samples"]]))
+    if "sample_topk" in stage.deps:
+        topk_dir = ctx.stage_dir(stage.deps["sample_topk"])
+        examples = attach_teacher_topk(examples, TopKStore.load(topk_dir / "sample.safetensors"), "sample", f"{topk_dir.name}/sample")
     if "advantages" in stage.deps:
         adv_dir = ctx.stage_dir(stage.deps["advantages"])
         examples = attach_advantages(examples, TopKStore.load(adv_dir / "advantages.safetensors"), adv_dir.name)

@@ -108,7 +108,7 @@ def apply_override(recipe: dict, assignment: str) -> None:
 
 def _open(prefix: list[str]) -> bool:
     """Sections whose keys are free (the typed reading checks them): stages and their loss, students, eval maps."""
-    if prefix[:1] == ["stages"] and len(prefix) <= 3:
+    if prefix[:1] == ["stages"] and (len(prefix) <= 3 or prefix[3:] == ["settings"]):  # .. loss.settings: a method's own
         return True
     return any(tuple(prefix[: len(p)]) == p for p in OPEN_SECTIONS)
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from methods.precision import Precision, PrecisionError
-from methods.registry import METHODS
+from methods.registry import METHODS, PAPER_METHODS
 
 from .evaluation import EvalConfig, Figure5Config
 from .fields import RecipeError, Section
@@ -42,6 +42,9 @@ class Recipe:
     students: dict[str, dict] = field(default_factory=dict)  # student -> {teacher: ...}
     precision: Precision = field(default_factory=Precision)  # methods.precision: dtypes per role, autocast
     source: str = ""  # the file it was read from
+    # Registered methods beyond the paper's five (methods.registry: distillm2, gkd, simpo) that `--method all` and
+    # `bench reproduce` add as extra table rows; empty by default, so the default table keeps its time budget.
+    extra_methods: list[str] = field(default_factory=list)
 
     def stage(self, name: str) -> TrainingConfig:
         """A training stage's settings; a stage that trains needs a learning rate (checked when a plan uses it)."""
@@ -62,7 +65,7 @@ class Recipe:
 
 
 RECIPE_FIELDS = ("profile", "description", "student", "teacher", "students", "seed", "data", "lengths", "topk",
-                 "generation", "advantages", "training", "stages", "eval", "figure5", "precision")
+                 "generation", "advantages", "training", "stages", "eval", "figure5", "precision", "extra_methods")
 
 
 def read_recipe(data: Any, source: str) -> Recipe:
@@ -70,6 +73,8 @@ def read_recipe(data: Any, source: str) -> Recipe:
     training = TrainingConfig.read(s.section("training", TRAINING_FIELDS))
     stages_section = s.section("stages", _stage_names())
     stages = {name: TrainingConfig.read(stages_section.section(name, TRAINING_FIELDS), training) for name in _stage_names()}
+    for name, config in stages.items():
+        _check_method_settings(name, config.loss.get("settings", {}), f"stages.{name}.loss.settings")
     lengths = s.section("lengths", ("sft", "pairs"))
     students = s.mapping("students")
     for name, spec in students.items():
@@ -85,7 +90,26 @@ def read_recipe(data: Any, source: str) -> Recipe:
         training=training, stages=stages, eval=EvalConfig.read(s.section("eval", (
             "heldout", "benchmarks", "limit", "options", "judges", "curves"))),
         figure5=Figure5Config.read(s.section("figure5", ("alpha", "gamma", "eval_benchmarks"))),
-        students=students, precision=read_precision(s.mapping("precision")), source=source)
+        students=students, precision=read_precision(s.mapping("precision")), source=source,
+        extra_methods=s.strings("extra_methods", [], choices=_extra_method_names()))
+
+
+def _extra_method_names() -> list[str]:
+    return [name for name in METHODS if name not in PAPER_METHODS]
+
+
+def _check_method_settings(stage: str, settings: dict, where: str) -> None:
+    """A method's own settings (LossConfig.settings) through its typed Settings; the teacher stages and the paper's
+    methods take none."""
+    method = METHODS.get(stage)
+    if method is None or method.Settings is None:
+        if settings:
+            raise RecipeError(f"{where}: stage {stage!r} takes no method settings, got {sorted(settings)}")
+        return
+    try:
+        method.settings(settings)
+    except (ValueError, TypeError) as err:
+        raise RecipeError(f"{where}: {err}") from None
 
 
 def read_precision(values: dict) -> Precision:

@@ -8,6 +8,9 @@ why it is equivalent to the original or why letting it live is acceptable.
     python tests/mutation/run_mutants.py            # all mutants: a table and the kill fraction (`make mutation`)
     python tests/mutation/run_mutants.py --list     # the mutants, nothing run
     python tests/mutation/run_mutants.py --only adpa-term-sign dckd-swap-teacher
+    python tests/mutation/run_mutants.py --prefix gkd- distillm2- simpo-   # only the mutants whose ids start so
+    python tests/mutation/run_mutants.py --prefix simpo- --tests tests/test_methods_beyond.py   # a quick check: a
+        # mutant killed by a subset of the fast tests is killed by all of them (the run stops at a failure)
 
 Exit status 0 when at least 90% are killed, 1 otherwise, 2 when the tests fail without any mutant.
 Not part of `make test`: it runs the fast methods tests once per mutant (tens of minutes on 2 cores).
@@ -27,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 # The fast methods tests, quickest killers first (the run stops at the first failure).
 FAST_TESTS = [
-    "tests/test_methods_exact.py", "tests/test_methods_losses.py", "tests/test_methods_adpa.py",
+    "tests/test_methods_exact.py", "tests/test_methods_beyond.py", "tests/test_methods_losses.py", "tests/test_methods_adpa.py",
     "tests/test_methods_examples.py", "tests/test_methods_topk_store.py", "tests/test_methods_records.py",
     "tests/test_methods_devices.py", "tests/test_methods_generate.py", "tests/test_methods_precision.py",
     "tests/test_methods_train.py", "tests/test_methods_grad_accum.py",
@@ -161,6 +164,41 @@ MUTANTS = [
       ('"rewards/accuracies": (chosen_rewards > rejected_rewards)', '"rewards/accuracies": (chosen_rewards < rejected_rewards)')),
     m("samples-not-used", "ADPA pairs keep the dataset's rejected answer instead of the sample", "examples.py",
       ('"sample_ids": list(s)}', '"sample_ids": e["rejected_ids"]}')),
+    # --- the methods beyond the paper (GKD, DistiLLM-2, SimPO)
+    m("gkd-lambda-swapped", "GKD's lambda weighs the chosen answers instead of the samples", "gkd.py",
+      ("loss = s.lmbda * on_samples + (1.0 - s.lmbda) * on_chosen", "loss = s.lmbda * on_chosen + (1.0 - s.lmbda) * on_samples")),
+    m("gkd-mixture-wrong-side", "GKD's mixture M = (1 - beta) p + beta q", "beyond_losses.py",
+      ("logm = _mixture_log(beta, logp, logq)", "logm = _mixture_log(1.0 - beta, logp, logq)")),
+    m("gkd-forward-kl-reversed", "GKD's beta = 0 end point as the reverse KL", "beyond_losses.py",
+      ("        per_token = _kl(p, logp, logq, mask)\n", "        per_token = _kl(q, logq, logp, mask)\n")),
+    m("gkd-temperature-ignored", "the student's logits not divided by the temperature", "beyond_losses.py",
+      ("z = logits / temperature if temperature != 1.0 else logits", "z = logits")),
+    m("gkd-teacher-not-sharpened", "the teacher's probabilities not sharpened by the temperature", "beyond_losses.py",
+      ("    if temperature != 1.0:\n        mass", "    if False:\n        mass")),
+    m("distillm2-skl-skew-wrong-side", "SKL's mixture (1 - alpha) p + alpha q", "beyond_losses.py",
+      ("_kl(p, logp, _mixture_log(alpha, logp, logq), mask)", "_kl(p, logp, _mixture_log(1.0 - alpha, logp, logq), mask)")),
+    m("distillm2-srkl-skew-wrong-side", "SRKL's mixture alpha p + (1 - alpha) q", "beyond_losses.py",
+      ("_kl(q, logq, _mixture_log(1.0 - alpha, logp, logq), mask)", "_kl(q, logq, _mixture_log(alpha, logp, logq), mask)")),
+    m("distillm2-srkl-sign", "DistiLLM-2's student-side term subtracted", "distillm2.py",
+      ("loss = 0.5 * (skl + srkl)", "loss = 0.5 * (skl - srkl)")),
+    m("distillm2-swap-teacher", "DistiLLM-2 reads the chosen side's teacher top-K on the samples", "distillm2.py",
+      ('ids_c, ids_s = halves(out["teacher_ids"])', 'ids_s, ids_c = halves(out["teacher_ids"])'),
+      ('probs_c, probs_s = halves(out["teacher_probs"])', 'probs_s, probs_c = halves(out["teacher_probs"])'),
+      ('tail_c, tail_s = halves(out["teacher_tail"])', 'tail_s, tail_c = halves(out["teacher_tail"])')),
+    m("distillm2-teacher-tail-dropped", "the teacher's tail mass left out of the rest bin", "beyond_losses.py",
+      ("p_rest = (teacher_tail.to(dtype) + (probs - p_k).sum(-1)).clamp(min=0.0)", "p_rest = (probs - p_k).sum(-1).clamp(min=0.0)")),
+    m("simpo-sign", "SimPO's sigmoid term on -margin", "beyond_losses.py",
+      ("losses = -F.logsigmoid(margin) * (1 - label_smoothing)", "losses = -F.logsigmoid(-margin) * (1 - label_smoothing)")),
+    m("simpo-no-length-normalisation", "SimPO's reward on the summed, not length-averaged, log-likelihood", "beyond_losses.py",
+      ("    return sequence_mean(token_logps(logits, labels), response_mask(labels))\n", "    return token_logps(logits, labels).sum(-1)\n")),
+    m("simpo-gamma-sign", "SimPO's target margin added instead of subtracted", "beyond_losses.py",
+      ("margin = beta * (chosen_avg_logps - rejected_avg_logps) - gamma", "margin = beta * (chosen_avg_logps - rejected_avg_logps) + gamma")),
+    m("simpo-swap", "SimPO's chosen and rejected halves swapped", "simpo.py",
+      ('chosen, rejected = halves(average_logps(out["logits"], out["labels"]))', 'rejected, chosen = halves(average_logps(out["logits"], out["labels"]))')),
+    m("samples-per-prompt-interleaved", "several samples per prompt read as j * n_prompts + i", "examples.py",
+      ("for s in samples[i * per_prompt:(i + 1) * per_prompt]:", "for s in samples[i::len(examples)]:")),
+    m("gkd-default-temperature", "GKD's default temperature 1.0 instead of TRL's 0.9", "gkd.py",
+      ("temperature: float = 0.9", "temperature: float = 1.0")),
     m("logps-out-of-order", "sequence log-probs written back in sorted rather than batch order", "topk.py",
       ("for i, value in zip(idx, sequence_logps(logits, labels).tolist()):", "for i, value in zip(sorted(idx), sequence_logps(logits, labels).tolist()):")),
 ]
@@ -187,10 +225,10 @@ def _env() -> dict:
             "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run_tests(workdir: Path, timeout: int) -> tuple[str, str]:
+def run_tests(workdir: Path, timeout: int, tests: list[str] = FAST_TESTS) -> tuple[str, str]:
     """("killed" | "survived" | "timeout", the first failing test or a note)."""
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-m", "not slow", "-p", "no:cacheprovider", "-rf", "--no-header",
-           "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), *[str(ROOT / t) for t in FAST_TESTS]]
+           "-c", str(ROOT / "pyproject.toml"), "--rootdir", str(ROOT), *[str(ROOT / t) for t in tests]]
     try:
         done = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -218,10 +256,13 @@ def check_isolation(workdir: Path) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", help="mutant ids to run")
+    parser.add_argument("--prefix", nargs="+", help="run only the mutants whose id starts with one of these")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--tests", nargs="+", default=FAST_TESTS, help="test files to run (default: the fast methods tests)")
     parser.add_argument("--timeout", type=int, default=1800, help="seconds per mutant")
     args = parser.parse_args(argv)
-    mutants = [mu for mu in MUTANTS if not args.only or mu.id in args.only]
+    mutants = [mu for mu in MUTANTS if (not args.only or mu.id in args.only)
+               and (not args.prefix or mu.id.startswith(tuple(args.prefix)))]
     if args.only and len(mutants) != len(set(args.only)):
         raise SystemExit(f"unknown mutant ids: {sorted(set(args.only) - {mu.id for mu in MUTANTS})}")
     if args.list:
@@ -234,7 +275,7 @@ def main(argv=None) -> int:
         for mu in mutants:  # every patch must apply before anything runs
             apply(mu, fresh_copy(Path(tmp)) / "methods")
         start = time.monotonic()
-        status, note = run_tests(baseline, args.timeout)
+        status, note = run_tests(baseline, args.timeout, args.tests)
         print(f"baseline (no mutant): {'tests pass' if status == 'survived' else status + ' ' + note} "
               f"({time.monotonic() - start:.0f} s)", flush=True)
         if status != "survived":
@@ -244,7 +285,7 @@ def main(argv=None) -> int:
             workdir = fresh_copy(Path(tmp))
             apply(mu, workdir / "methods")
             start = time.monotonic()
-            status, note = run_tests(workdir, args.timeout)
+            status, note = run_tests(workdir, args.timeout, args.tests)
             rows.append((mu, status, note, time.monotonic() - start))
             print(f"  {mu.id:32} {status:8} {time.monotonic() - start:5.0f} s  {note}", flush=True)
             shutil.rmtree(workdir, ignore_errors=True)

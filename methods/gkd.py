@@ -1,0 +1,66 @@
+"""GKD: generalised knowledge distillation on the student's own samples (Agarwal et al., ICLR 2024).
+
+Loss: the generalised Jensen-Shannon divergence JSD_beta(p_T || q_S) = beta KL(p || M) + (1 - beta) KL(q || M),
+M = beta p + (1 - beta) q (the paper's Eq. 1; TRL's ``GKDTrainer.generalized_jsd_loss``, with which the test
+compares), per token at temperature T, on a mix of outputs: with probability lambda a batch holds the student's
+own samples (on-policy), otherwise the data set's outputs. Here both halves of every pair batch are present (the
+chosen answer and a student sample of the same prompt), so the loss is the expectation of that coin:
+
+    L = lambda * JSD(samples) + (1 - lambda) * JSD(chosen answers)
+
+The teacher is the DPO teacher (as for DCKD and ADPA), known through its top-K distribution plus a tail bin
+(methods.beyond_losses). Samples are drawn once from the SFT student before training, at ``temperature``, and cached
+(methods.settings.SamplingSchedule): not regenerated during training, the one departure from GKD's on-policy loop.
+
+Defaults: TRL's GKDConfig (lmbda 0.5, beta 0.5, temperature 0.9); the paper's Table/Fig. ablations favour on-policy
+data (lambda = 1) and a task-dependent beta.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .base import SAMPLE_TOPK, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig, Method, halves, shifted_forward
+from .beyond_losses import generalized_jsd
+from .settings import MethodSettings, SamplingSchedule, in_range
+
+
+@dataclass(frozen=True)
+class GKDSettings(MethodSettings):
+    lmbda: float = 0.5  # weight of the student's samples (GKD's lambda: the on-policy fraction)
+    beta: float = 0.5  # JSD interpolation: 0 forward KL, 1 reverse KL
+    temperature: float = 0.9  # of the loss's distributions and of sampling
+    top_p: float = 1.0  # of sampling
+    samples_per_prompt: int = 1
+
+    def check(self) -> None:
+        in_range("lmbda", self.lmbda, 0.0, 1.0)
+        in_range("beta", self.beta, 0.0, 1.0)
+        in_range("temperature", self.temperature, 0.0, 10.0, low_open=True)
+        SamplingSchedule(self.temperature, self.top_p, self.samples_per_prompt)
+
+
+class GKD(Method):
+    name = "gkd"
+    label = "GKD"
+    headline = {}
+    description = "GKD: generalised JSD to the DPO teacher's top-K on student samples (lambda) and chosen answers."
+    data = "preference"
+    needs = frozenset({TEACHER_TOPK, STUDENT_SAMPLES, SAMPLE_TOPK})
+    init = "sft"
+    sample_generator = "sft"
+    second = "sample"
+    Settings = GKDSettings
+    paper = False
+
+    def sampling(self, cfg):
+        s = self.settings(cfg)
+        return SamplingSchedule(s.temperature, s.top_p, s.samples_per_prompt)
+
+    def compute_loss(self, model, batch, cfg: LossConfig):
+        s = self.settings(cfg)
+        out = shifted_forward(model, batch)
+        jsd = generalized_jsd(out["logits"], out["labels"], out["teacher_ids"], out["teacher_probs"], out["teacher_tail"],
+                              s.beta, s.temperature)
+        on_chosen, on_samples = (half.mean() for half in halves(jsd))
+        loss = s.lmbda * on_samples + (1.0 - s.lmbda) * on_chosen
+        return loss, {"jsd/samples": on_samples.item(), "jsd/chosen": on_chosen.item()}
