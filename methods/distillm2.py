@@ -64,4 +64,4 @@ class DistiLLM2(Method):
         skl = skew_forward_kl(logits_c, labels_c, ids_c, probs_c, tail_c, s.alpha).mean()
         srkl = skew_reverse_kl(logits_s, labels_s, ids_s, probs_s, tail_s, s.alpha).mean()
         loss = 0.5 * (skl + srkl)
-        return loss, {"loss/skl_chosen": skl.item(), "loss/srkl_samples": srkl.item()}
+        return loss, {"loss/skl_chosen": skl.detach(), "loss/srkl_samples": srkl.detach()}

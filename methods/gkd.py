@@ -63,4 +63,4 @@ class GKD(Method):
                               s.beta, s.temperature)
         on_chosen, on_samples = (half.mean() for half in halves(jsd))
         loss = s.lmbda * on_samples + (1.0 - s.lmbda) * on_chosen
-        return loss, {"jsd/samples": on_samples.item(), "jsd/chosen": on_chosen.item()}
+        return loss, {"jsd/samples": on_samples.detach(), "jsd/chosen": on_chosen.detach()}

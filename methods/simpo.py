@@ -47,11 +47,11 @@ class SimPO(Method):
         losses, chosen_rewards, rejected_rewards = simpo_loss(chosen, rejected, s.beta, s.gamma, s.label_smoothing)
         loss = losses.mean()
         return loss, {
-            "loss/simpo": loss.item(),
-            "rewards/chosen": chosen_rewards.mean().item(),
-            "rewards/rejected": rejected_rewards.mean().item(),
-            "rewards/margins": (chosen_rewards - rejected_rewards).mean().item(),
-            "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean().item(),
-            "logps/chosen_avg": chosen.detach().mean().item(),
-            "logps/rejected_avg": rejected.detach().mean().item(),
+            "loss/simpo": loss.detach(),
+            "rewards/chosen": chosen_rewards.mean(),
+            "rewards/rejected": rejected_rewards.mean(),
+            "rewards/margins": (chosen_rewards - rejected_rewards).mean(),
+            "rewards/accuracies": (chosen_rewards > rejected_rewards).float().mean(),
+            "logps/chosen_avg": chosen.detach().mean(),
+            "logps/rejected_avg": rejected.detach().mean(),
         }

@@ -93,8 +93,10 @@ def _compare(method_name, examples, cfg, reference_fn, rel=1e-10):
     assert loss.item() == pytest.approx(expected.item(), rel=rel, abs=1e-12)
     for mine, theirs, (name, _) in zip(ours, _grads(model), model.named_parameters()):
         torch.testing.assert_close(mine, theirs, rtol=1e-7, atol=1e-11, msg=lambda m: f"{name}: {m}")
-    assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
-    return metrics
+    # logged terms are detached 0-d tensors (no host sync per step; the trainer reads them when it logs)
+    assert all(torch.is_tensor(v) and v.dim() == 0 and not v.requires_grad and math.isfinite(v.item())
+               for v in metrics.values())
+    return {k: v.item() for k, v in metrics.items()}
 
 
 # --- GKD against TRL -------------------------------------------------------------------------------------------------
