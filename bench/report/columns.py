@@ -54,6 +54,9 @@ class Column:
     interval_methods: list[str] = field(default_factory=list)
     footnote: int | None = None  # the table footnote that describes the column
     detectable: tuple[float, int, str] | None = None  # (difference, n, how) the run could detect
+    # bench.judges.validation: None for a column no LLM judge scores; False greys the column (no bold, no marks)
+    judge_validated: bool | None = None
+    judge_status: str | None = None
 
     @property
     def key(self) -> str:
@@ -69,6 +72,9 @@ class Column:
         if self.interval_methods:
             parts.append(f"95% interval: {'; '.join(self.interval_methods)}")
         parts += [f"judge agreement: {a}" for a in self.agreements]
+        if self.judge_status:
+            parts.append(f"judge {self.judge_status}" + (" (column greyed: no bold, no significance marks)"
+                                                         if self.judge_validated is False else ""))
         return "; ".join(parts)
 
 
@@ -111,6 +117,9 @@ def _version_text(version) -> str | None:
 
 
 def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> Column:
+    from bench.judges.validation import column_status
+
+    status = column_status(key[0], [r.details.get("judge") for r in rows])
     lower_is_better = any(not r.higher_is_better for r in rows) or bool(re.search(r"(nll|loss|perplexity|ppl)$", key[1]))
     details = [r.details for r in rows]
     return Column(
@@ -119,7 +128,8 @@ def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> C
         judges=_unique(_judge(d) for d in details), data_versions=_unique(_version_text(d.get("data_version")) for d in details),
         descriptions=_unique(str(d["benchmark"]) for d in details if d.get("benchmark")),
         agreements=_unique(_agreement(d) for d in details), n_items=[r.n_items for r in rows if r.value is not None],
-        interval_methods=_unique(r.interval.method for r in rows if r.interval))
+        interval_methods=_unique(r.interval.method for r in rows if r.interval),
+        judge_validated=None if status is None else status.validated, judge_status=None if status is None else status.text)
 
 
 def choose_columns(entries: list[Entry], which: str) -> tuple[list[Column], list[str]]:

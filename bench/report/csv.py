@@ -3,7 +3,8 @@
 One row per table row (student, method). For each metric column: the mean over seeds, the 95% interval's low and
 high, n (items per model), and, when any row has several seeds, the sample std over seeds; then the significance
 marks. A value that was not measured is an empty cell, and the last column, ``missing``, says why for every such cell
-of the row (``label: reason``, joined by `` | ``). No bold here: "best" is a presentation choice of the other views.
+of the row (``label: reason``, joined by `` | ``). A column scored by an LLM judge also has ``<label> judge_validated``
+(true / false, bench.judges.validation; false: no marks). No bold here: "best" is a presentation choice of the other views.
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ def render_csv(table: Table) -> str:
     for column in table.columns:
         name = column.label
         head += [name, f"{name} ci_low", f"{name} ci_high"] + ([f"{name} std"] if table.any_std else []) + [f"{name} marks"]
+        if column.judge_validated is not None:
+            head.append(f"{name} judge_validated")
     head.append("missing")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -32,6 +35,8 @@ def render_csv(table: Table) -> str:
                 if table.any_std:
                     out.append("" if cell.std is None else repr(cell.std))
                 out.append(" ".join(cell.marks))
+                if column.judge_validated is not None:
+                    out.append("true" if column.judge_validated else "false")
                 reasons += [f"{column.label}: {table.footnotes[n - 1]}" for n in cell.footnotes]
             out.append(" | ".join(reasons))
             writer.writerow(out)

@@ -25,6 +25,8 @@ from bench import stats
 from bench.results import MAIN_STUDY, TEACHER_ROWS, Entry, Interval, Results, ResultsError, known_methods
 from bench.results.compare import BASELINES, compare_groups
 
+from bench.judges.validation import strip_unvalidated
+
 from .columns import Column, choose_columns
 
 NOT_EVALUATED = "not evaluated for this model"
@@ -312,6 +314,7 @@ def build_table(results: Results, which: str = "main") -> Table:
     for block in blocks:
         _mark_baselines(block, columns)
         _mark_best(block, columns)
+    strip_unvalidated(blocks, columns)  # a judge that is not validated marks nothing (bench.judges.validation)
     for index, column in enumerate(columns):
         column.detectable = _detectable(blocks, column, index)
     return Table(results.profile, columns, blocks, footnotes.texts, notes + _detectable_note(columns))
