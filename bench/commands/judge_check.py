@@ -217,8 +217,14 @@ def run(args) -> int:
                       file=sys.stderr)
                 continue
             check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
+            before = judge.stats.as_dict()
             result[ref] = check(judge, args, folder)
-            result[ref]["seconds_per_judgment"] = round(result[ref]["wall_s"] / max(1, _judged(result[ref])), 2)
+            after = judge.stats.as_dict()
+            sent, hits = (after[k] - before[k] for k in ("requests_sent", "cache_hits"))
+            # Seconds per judgment that was actually sent (cached ones cost nothing): the cold cost.
+            fresh = _judged(result[ref]) * sent / max(1, sent + hits)
+            result[ref].update({"requests_sent": sent, "cache_hits": hits,
+                                "seconds_per_judgment": round(result[ref]["wall_s"] / fresh, 2) if fresh >= 1 else None})
         result["judge_stats"] = judge.stats.as_dict()
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
