@@ -35,6 +35,11 @@ VALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explai
     ("mt_bench", {"id": "local-smollm2", "settings": {}}, False, "never measured"),
     ("mt_bench", "local-smollm2", False, "never measured"),
     ("alpaca_eval", {"id": "local-smollm2:pairwise"}, False, "never measured"),
+    # a screening subset validates nothing, however good it looks
+    ("mt_bench", {"id": "j", "agreement": {"mt_bench_gpt4": {"n_models": 8, "n_questions": 3, "spearman": 0.5,
+                                                             "spearman_ci95": [0.29, 0.74]}}}, False, "fewer than the 25 models x 24"),
+    ("mt_bench", {"id": "j", "agreement": {"mt_bench_gpt4": {"n_models": 25, "n_questions": 23, "spearman": 0.9,
+                                                             "spearman_ci95": [0.5, 0.95]}}}, False, "fewer than"),
     ("mt_bench", {"id": "openai:gpt-4@https://api.openai.com/v1", "settings": {"model": "gpt-4"}}, True, "reference judge"),
     # GPT-4 is MT-Bench's reference judge, not AlpacaEval 2's: there it needs a check like any other
     ("alpaca_eval", {"id": "openai:gpt-4@https://api.openai.com/v1", "settings": {"model": "gpt-4"}}, False, "never measured"),

@@ -1,9 +1,9 @@
 """Whether a judge-based metric's judge is validated, and what its footnote says about it.
 
 A column whose numbers come from an LLM judge (MT-Bench, AlpacaEval) is only as good as the judge. The judge counts
-as *validated* when `bench judge-check` measured its agreement with GPT-4 on MT-Bench and the lower bound of the
-95% interval of that Spearman correlation is above 0; otherwise (a lower bound at or below 0, or never measured) it
-is *not validated*: the report shows the column greyed, never bold, never marked significant
+as *validated* when `bench judge-check` measured its agreement with GPT-4 on MT-Bench over all 25 models and at
+least 24 questions, and the lower bound of the 95% interval of that Spearman correlation is above 0; otherwise (a
+lower bound at or below 0, a smaller check, or never measured) it is *not validated*: the report shows the column greyed, never bold, never marked significant
 (bench.report.table consults ``column_status`` / ``strip_unvalidated`` in one place). The published reference
 judges themselves (GPT-4 for MT-Bench, GPT-4 Turbo for AlpacaEval 2, through an OpenAI-compatible endpoint) are the
 reference, so they need no check.
@@ -19,6 +19,9 @@ JUDGED_BENCHMARKS = ("mt_bench", "alpaca_eval")
 # The judges whose verdicts define the published numbers: model name behind an OpenAI-compatible endpoint.
 REFERENCE_JUDGES = {"mt_bench": ("gpt-4",), "alpaca_eval": ("gpt-4-1106-preview", "gpt-4-turbo")}
 NOT_VALIDATED = "not validated"
+# The issue's check size: a bootstrap over a handful of questions gives intervals that mean little (a resample of 3
+# questions repeats one most of the time), so a smaller check, however good it looks, validates nothing.
+MIN_MODELS, MIN_QUESTIONS = 25, 24
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,10 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s agreement with GPT-4 was never measured "
                                   "(bench judge-check)")
     size = f"n={mt.get('n_models')} models x {mt.get('n_questions')} questions"
+    if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 {mt.get('spearman')} "
+                                  f"[{ci[0]:.2f}, {ci[1]:.2f}] was measured on {size}, fewer than the "
+                                  f"{MIN_MODELS} models x {MIN_QUESTIONS} questions a validation needs")
     if ci[0] <= 0:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 is {mt.get('spearman')} with "
                                   f"95% interval [{ci[0]:.2f}, {ci[1]:.2f}] ({size}), lower bound <= 0")
