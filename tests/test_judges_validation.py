@@ -23,7 +23,9 @@ def agreement(low: float, high: float, value: float = 0.3) -> dict:
             "mt_bench_gpt4": {"n_models": 25, "n_questions": 24, "spearman": value, "spearman_ci95": [low, high]}}
 
 
-UNVALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explain"}, "agreement": agreement(-0.35, 0.08, -0.18)}
+UNVALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explain", "protocol": "explain/v1",
+                                                            "prompt_id": "bench-single-noexample-v1"},
+               "agreement": agreement(-0.35, 0.08, -0.18)}
 VALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explain"}, "agreement": agreement(0.25, 0.9, 0.7)}
 
 
@@ -95,6 +97,7 @@ def test_an_unvalidated_judge_is_greyed_never_bold_never_marked_in_every_view():
     assert "MT-Bench (judge not validated)" in md
     note = table.footnotes[column.footnote - 1]
     assert "not validated" in note and "[-0.35, 0.08]" in note and "no bold, no significance marks" in note
+    assert "judge: local-qwen0.5b:explain (protocol explain/v1, prompt bench-single-noexample-v1)" in note
     tex_row = next(line for line in render_latex(table).splitlines() if "& ADPA &" in line)
     assert r"\textcolor{gray}{0.550" in tex_row and r"\textbf" not in tex_row and "blacktriangle" not in tex_row
     rows = list(csv.DictReader(io.StringIO(render_csv(build_table(parse_results(_document(UNVALIDATED), "doc"), "all")))))

@@ -87,8 +87,12 @@ def _judge(details: dict) -> str | None:
     judge = details.get("judge")
     if isinstance(judge, dict):
         name = judge.get("id") or judge.get("name")
-        mode = (judge.get("settings") or {}).get("rating_mode") if isinstance(judge.get("settings"), dict) else None
-        judge = f"{name} ({mode})" if name and mode else name
+        settings = judge.get("settings") if isinstance(judge.get("settings"), dict) else {}
+        mode = settings.get("rating_mode")
+        if name and settings.get("protocol"):  # a local judge's named, versioned protocol (bench.judges.protocols)
+            judge = f"{name} (protocol {settings['protocol']}, prompt {settings.get('prompt_id', '?')})"
+        else:
+            judge = f"{name} ({mode})" if name and mode else name
     if not judge and details.get("harness"):
         return f"none ({details['harness']}{', ' + str(details['metric']) if details.get('metric') else ''})"
     if not judge and details.get("reference_model"):
