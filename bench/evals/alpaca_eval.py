@@ -197,7 +197,7 @@ def _annotate(ctx: EvalContext, reference, outputs, out: Path):
         annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)
     else:
         raise ValueError(f"judge {judge.id!r} cannot compare two answers; AlpacaEval needs a pairwise judge "
-                         "(local-smollm2, openai:<model>@<url> or reward:<model>)")
+                         "(local-<model>:pairwise, openai:<model>@<url> or reward:<model>)")
     annotations = [{k: (None if isinstance(v, float) and v != v else v) for k, v in a.items()} for a in annotations]
     judge_desc = {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()}
     if "annotator_settings" in info:  # decoding is the annotator config's, not the judge's rating settings
