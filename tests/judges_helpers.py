@@ -77,3 +77,59 @@ def _answer(text: str) -> bytes:
     return json.dumps({"id": "x", "object": "chat.completion", "choices": [
         {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}).encode()
+
+
+class FakeCompletions:
+    """A /v1/completions server on loopback standing in for llama.cpp: ``answer(body)`` gives, for a streamed request,
+    the first token's top log-probabilities (a dict), and for a plain one the completion text (a str)."""
+
+    def __init__(self, answer):
+        self.bodies: list[dict] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.bodies.append(body)
+                got = answer(body)
+                if body.get("stream"):
+                    chunk = {"choices": [{"text": "x", "index": 0, "logprobs": {"tokens": ["x"], "top_logprobs": [got]}}]}
+                    payload = (f"data: {json.dumps(chunk)}\n\ndata: {json.dumps({'choices': [{'text': '', 'logprobs': None}]})}"
+                               "\n\ndata: [DONE]\n\n").encode()
+                    kind = "text/event-stream"
+                else:
+                    payload = json.dumps({"choices": [{"text": got, "index": 0, "finish_reason": "stop"}]}).encode()
+                    kind = "application/json"
+                self.send_response(200)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    @property
+    def prompts(self) -> list[str]:
+        return [b["prompt"] for b in self.bodies]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def fake_local_judge(tmp_path, server, judge_id: str):
+    """A LocalJudge of ``judge_id``'s protocol whose server is ``server`` and whose chat template is plain text."""
+    from bench.judges.local import LocalJudge
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    fake_gguf = tmp_path / "fake.gguf"
+    fake_gguf.write_bytes(b"not a model: the server here is a fake")
+    judge = LocalJudge(judge_id, model_path=fake_gguf, cache_path=tmp_path / "cache.sqlite")
+    judge.ensure_started = lambda: setattr(judge, "base_url", server.base_url) or server.base_url
+    judge.chat_prompt = lambda messages: "".join(f"<{m['role']}>{m['content']}</{m['role']}>" for m in messages) + "<assistant>"
+    return judge

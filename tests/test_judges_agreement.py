@@ -164,8 +164,11 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
     for path in files:
         result = json.loads(path.read_text())
         judge_id = result["judge"]["id"]
-        assert path == check_path(judge_id, SHIPPED_DIR) and judge_id in LOCAL_MODELS, path
-        assert result["mt_bench"]["n_models"] == 25 and result["verifier"]["pairwise_accuracy"]["n_pairs"] > 0
+        assert path == check_path(judge_id, SHIPPED_DIR) and judge_id.split(":")[0] in LOCAL_MODELS, path
+        if result.get("screening"):  # a subset, said so in the file; quoted, never enough to validate (test_judges_validation)
+            assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1
+        else:
+            assert result["mt_bench"]["n_models"] == 25 and result["verifier"]["pairwise_accuracy"]["n_pairs"] > 0
 
 
 def test_reports_quote_the_prompt_resampled_agreement_interval(tmp_path):

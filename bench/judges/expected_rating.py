@@ -65,3 +65,25 @@ def rating_distribution(first: dict[str, float], after_one: dict[str, float] | N
 def needs_second_look(first: dict[str, float]) -> bool:
     """Whether the prefix + "1" request is worth sending (it splits "1" into 1, 10 and out-of-scale 11..19)."""
     return _prob(first, "1") > 0
+
+
+@dataclass
+class PairDistribution:
+    probabilities: dict[str, float]  # "A", "B", "C" (tie), normalised over the three labels
+    mass: float  # probability the judge put on a label at all, before normalising
+
+    @property
+    def first_better(self) -> float | None:
+        """P(assistant A's answer is better), a tie counting half; None without any label mass."""
+        if self.mass <= 0:
+            return None
+        return self.probabilities["A"] + 0.5 * self.probabilities["C"]
+
+
+def pair_distribution(first: dict[str, float], labels: tuple[str, ...] = ("A", "B", "C")) -> PairDistribution:
+    """The verdict-label distribution from the top-k next-token log-probabilities right after "[["."""
+    raw = {label: _prob(first, label) for label in labels}
+    mass = sum(raw.values())
+    if mass <= 0:
+        return PairDistribution({label: 0.0 for label in labels}, 0.0)
+    return PairDistribution({label: p / mass for label, p in raw.items()}, mass)

@@ -1,6 +1,7 @@
 """Local judges: a GGUF model (bench.judges.local_models) behind llama-cpp-python's server on loopback.
 
-Two rating modes, part of the judge's settings, cache key and every result row:
+Rating modes (judging protocols, bench.judges.protocols: prompt id and how the verdict is read), part of the
+judge's settings, cache key and every result row:
 
 - ``greedy``: the chat endpoint, output constrained by a GBNF grammar to a one-sentence explanation followed
   by ``[[N]]`` (N in 1..10), parsed as FastChat does. SmolLM2-135M seldom writes ``[[N]]`` by itself.
@@ -12,6 +13,10 @@ Two rating modes, part of the judge's settings, cache key and every result row:
   1 and 10 (llama.cpp reuses the evaluated prefix, so it costs one token). The rating is E[rating] over 1..10
   (bench.judges.expected_rating). Requests go out one at a time in the caller's order, so consecutive
   judgments of answers to one question share the evaluated prompt prefix.
+- ``noexample``: as ``expected`` on the prompt without the example rating of its format line.
+- ``explain``: the judge writes its explanation first (greedy, short), then E[rating] after its own "Rating: [[".
+- ``pairwise``: two answers in FastChat's pairwise prompt, reply forced to "[["; P(A), P(B), P(tie) in both orders,
+  averaged (``prefer``); the position-consistency of each pair is returned with it.
 
 The server starts on first use (not at all when every answer is cached) and stops on ``close()``.
 """
@@ -24,10 +29,11 @@ from typing import Sequence
 
 import httpx
 
-from .base import Rating, RatingRequest
+from .base import PairRequest, Preference, Rating, RatingRequest
 from .cache import request_key
-from .expected_rating import RATING_PREFIX, needs_second_look, rating_distribution
+from .expected_rating import RATING_PREFIX, needs_second_look, pair_distribution, rating_distribution
 from .judge_tokenizer import gguf_tokenizer
+from .protocols import EXPLAIN_PREFIX, EXPLAIN_TOKENS, PAIR_LABELS, PAIR_PREFIX, cut_explanation, example_free, pair_messages, protocol
 from .local_models import LOCAL_MODELS, canonical_id, parse_local_id
 from .local_server import LocalServer, file_digest
 from .openai_compat import RETRY_STATUS, OpenAICompatJudge, _Fatal, _Retry
@@ -35,6 +41,9 @@ from .parsing import RATING_GRAMMAR
 
 log = logging.getLogger(__name__)
 NEXT_DIGIT_GRAMMAR = 'root ::= [0-9] | "]"'  # what is sampled does not matter; it only keeps EOS from ending the stream
+NEXT_LABEL_GRAMMAR = 'root ::= [ABC]'
+EXPLAIN_STOP = ["Rating", "[["]
+PROBABILITY_MODES = ("expected", "noexample", "explain", "pairwise")
 
 
 def model_digest(model, path: Path) -> str:
@@ -56,17 +65,20 @@ class LocalJudge(OpenAICompatJudge):
         if model is None and model_path is None:
             raise ValueError(f"unknown local judge {judge_id!r}; use one of {', '.join(LOCAL_MODELS)}")
         model_path = Path(model_path) if model_path else model.path()
+        self.protocol = protocol(mode)
         self.rating_mode, self.top_logprobs, self.min_mass = mode, int(top_logprobs), float(min_mass)
         alias = model.alias if model else model_path.stem
         judge_id = canonical_id(model, mode) if model else judge_id
         self.server = LocalServer(model_path, alias=alias, n_ctx=n_ctx, log_path=log_path, n_threads=threads,
-                                  logits_all=(mode == "expected"))
+                                  logits_all=(mode in PROBABILITY_MODES))
         digest = model_digest(model, model_path)
         # The port changes per run, so the base URL is left out of the cache key; the model file's digest is in.
         key = {"id": judge_id, "model_file": model_path.name, "model_sha256": digest, "temperature": 0.0,
                "rating_mode": mode}
         key.update({"max_tokens": max_tokens, "grammar": RATING_GRAMMAR} if mode == "greedy" else
                    {"prefix": RATING_PREFIX, "top_logprobs": self.top_logprobs, "prompt_format": "gguf chat template"})
+        if mode not in ("greedy", "expected"):  # the older modes keep their keys: their caches stay valid
+            key.update({"protocol": self.protocol.id, "prompt_id": self.protocol.prompt_id})
         if judge_id == "local-smollm2" and mode == "greedy":
             key.pop("rating_mode")  # the key this judge had before rating modes existed: its cache stays valid
         super().__init__(alias, "http://127.0.0.1:0/v1", judge_id=judge_id, api_key_env=None, temperature=0.0,
@@ -76,14 +88,13 @@ class LocalJudge(OpenAICompatJudge):
         self.settings.pop("base_url", None)
         self.settings.update({"server": "llama_cpp.server (llama-cpp-python) on 127.0.0.1", "model_file": model_path.name,
                               "model_sha256": digest, "n_ctx": n_ctx, "threads": self.server.n_threads,
-                              "rating_mode": mode})
+                              "rating_mode": mode, "protocol": self.protocol.id, "prompt_id": self.protocol.prompt_id})
         if mode == "greedy":
             self.settings["output_constraint"] = "GBNF grammar: one-sentence explanation, then [[1..10]]"
         else:
             self.settings.pop("max_tokens", None)
-            self.settings.update({"rating": "E[rating] over 1..10 from the next-token log-probabilities after the "
-                                            "judge prompt and a reply forced to begin with 'Rating: [[' ('10' = '1','0')",
-                                  "prefix": RATING_PREFIX, "top_logprobs": self.top_logprobs, "min_mass": self.min_mass,
+            self.settings.update({"rating": self.protocol.reading,
+                                  "prefix": PAIR_PREFIX if mode == "pairwise" else RATING_PREFIX, "top_logprobs": self.top_logprobs, "min_mass": self.min_mass,
                                   "prompt_format": "the model's chat template from the GGUF (transformers)"})
         self._tokenizer = None
 
@@ -115,10 +126,13 @@ class LocalJudge(OpenAICompatJudge):
             self._tokenizer = gguf_tokenizer(self.server.model_path)
         return self._tokenizer
 
+    def chat_prompt(self, messages: list[dict]) -> str:
+        """The judge prompt as the model sees it: chat template + generation prompt (the reply not yet begun)."""
+        return self.tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
     def render(self, messages: list[dict]) -> str:
-        """The judge prompt as the model sees it, with the reply begun: chat template + generation prompt + prefix."""
-        text = self.tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-        return text + RATING_PREFIX
+        """The judge prompt with the reply begun: chat template + generation prompt + "Rating: [["."""
+        return self.chat_prompt(messages) + RATING_PREFIX
 
     def _stream_attempt(self, endpoint: str, body: dict, read) -> str:
         """One streamed completion: the JSON of the first token's top log-probabilities (raises _Retry/_Fatal)."""
@@ -141,32 +155,64 @@ class LocalJudge(OpenAICompatJudge):
             raise _Retry(f"malformed stream ({type(err).__name__}: {err})") from None
         raise _Retry("the stream ended without log-probabilities")
 
-    def next_token_logprobs(self, prompt: str) -> tuple[dict | None, str | None]:
+    def next_token_logprobs(self, prompt: str, grammar: str = NEXT_DIGIT_GRAMMAR) -> tuple[dict | None, str | None]:
         """Top-k next-token log-probabilities after ``prompt`` (cached), or (None, error)."""
         body = {"prompt": prompt, "max_tokens": 1, "temperature": 0.0, "logprobs": self.top_logprobs, "stream": True,
-                "grammar": NEXT_DIGIT_GRAMMAR}
+                "grammar": grammar}
 
         def send():
             self.ensure_started()
             return self._post({"model": self.model, **body}, "/completions", attempt_fn=self._stream_attempt)
 
-        text, error = self.cached_call({"prompt": prompt, "top_logprobs": self.top_logprobs, "next_token": True}, send)
+        payload = {"prompt": prompt, "top_logprobs": self.top_logprobs, "next_token": True}
+        if grammar != NEXT_DIGIT_GRAMMAR:  # the digit grammar's requests keep their old cache keys
+            payload["grammar"] = grammar
+        text, error = self.cached_call(payload, send)
         return (json.loads(text), None) if text is not None else (None, error)
 
-    def _rate_one(self, request: RatingRequest) -> Rating:
-        prompt = self.render(request.messages)
+    def explanation(self, prompt: str) -> tuple[str | None, str | None]:
+        """The judge's own greedy explanation after ``prompt`` (cached), stopped before it writes its rating."""
+        body = {"prompt": prompt, "max_tokens": EXPLAIN_TOKENS, "temperature": 0.0, "stop": EXPLAIN_STOP}
+
+        def send():
+            self.ensure_started()
+            return self._post({"model": self.model, **body}, "/completions", read=lambda d: d["choices"][0]["text"])
+
+        return self.cached_call({"prompt": prompt, "explain_tokens": EXPLAIN_TOKENS, "stop": EXPLAIN_STOP}, send)
+
+    def _rating_after(self, prompt: str, raw_prefix: str = "") -> Rating:
+        """E[rating] from the distributions after ``prompt`` (which ends in "Rating: [[") and after it + "1"."""
         first, error = self.next_token_logprobs(prompt)
         after_one = None
         if first is not None and needs_second_look(first):
             after_one, error = self.next_token_logprobs(prompt + "1")
         if first is None or (after_one is None and error):
-            return Rating(None, None, f"request: {error}")
+            return Rating(None, raw_prefix or None, f"request: {error}")
         dist = rating_distribution(first, after_one, self.min_mass)
         if dist.expected is None:
             self.stats.add(parse_failures=1)
-            return Rating(None, dist.summary(), f"parse: the judge put {dist.mass:.4f} < {self.min_mass} of its "
-                                                "next-token probability on a rating")
-        return Rating(dist.expected, dist.summary())
+            return Rating(None, raw_prefix + dist.summary(), f"parse: the judge put {dist.mass:.4f} < {self.min_mass} "
+                                                             "of its next-token probability on a rating")
+        return Rating(dist.expected, raw_prefix + dist.summary())
+
+    def _rate_one(self, request: RatingRequest) -> Rating:
+        if self.rating_mode == "pairwise":
+            return Rating(None, None, "request: the pairwise protocol compares two answers (prefer); it gives no "
+                                      "single-answer rating")
+        messages = request.messages
+        if self.rating_mode in ("noexample", "explain"):
+            try:
+                messages = example_free(messages)
+            except ValueError as err:
+                return Rating(None, None, f"request: {err}")
+        if self.rating_mode != "explain":
+            return self._rating_after(self.render(messages))
+        prompt = self.chat_prompt(messages) + EXPLAIN_PREFIX
+        text, error = self.explanation(prompt)
+        if text is None:
+            return Rating(None, None, f"request: {error}")
+        said = cut_explanation(text)
+        return self._rating_after(prompt + said + "\n" + RATING_PREFIX, f"{EXPLAIN_PREFIX}{said}\n")
 
     def rate(self, requests: Sequence[RatingRequest], progress=None) -> list[Rating]:
         if self.rating_mode == "greedy":
@@ -174,6 +220,46 @@ class LocalJudge(OpenAICompatJudge):
         out = []
         for request in requests:
             out.append(self._rate_one(request))
+            if progress:
+                progress(1)
+        return out
+
+    @property
+    def supports_pairs(self) -> bool:
+        return self.rating_mode == "pairwise"
+
+    # -- pairwise protocol ----------------------------------------------------------------------------
+    def _first_better(self, question: str, answer_a: str, answer_b: str, reference: str | None) -> tuple[float | None, str]:
+        """P(answer A is better), ties half, from the label distribution after "[["; and a short raw text."""
+        _, messages = pair_messages(question, answer_a, answer_b, reference)
+        top, error = self.next_token_logprobs(self.chat_prompt(messages) + PAIR_PREFIX, NEXT_LABEL_GRAMMAR)
+        if top is None:
+            return None, f"request: {error}"
+        dist = pair_distribution(top, PAIR_LABELS)
+        if dist.mass < self.min_mass:
+            return None, f"parse: the judge put {dist.mass:.4f} < {self.min_mass} of its probability on A, B or C"
+        return dist.first_better, " ".join(f"{k}:{v:.3f}" for k, v in dist.probabilities.items())
+
+    def prefer(self, requests: Sequence[PairRequest], progress=None) -> list[Preference]:
+        """alpaca_eval's preference (1 = output_1 better, 2 = output_2 better), continuous: 2 - P(output_1 better),
+        P averaged over both orders. ``consistent``: whether both orders pick the same answer (ties: neither)."""
+        if self.rating_mode != "pairwise":
+            raise NotImplementedError(f"judge {self.id!r} compares pairs only with the pairwise protocol "
+                                      f"({self.id.split(':')[0]}:pairwise)")
+        out = []
+        for r in requests:
+            forward, raw_f = self._first_better(r.instruction, r.output_1, r.output_2, r.reference)
+            backward, raw_b = self._first_better(r.instruction, r.output_2, r.output_1, r.reference)
+            if forward is None or backward is None:
+                error = raw_f if forward is None else raw_b
+                if error.startswith("parse:"):
+                    self.stats.add(parse_failures=1)
+                out.append(Preference(None, None, error))
+            else:
+                p_first = 0.5 * (forward + (1.0 - backward))
+                consistent = (forward > 0.5) == (backward < 0.5) and forward != 0.5 and backward != 0.5
+                out.append(Preference(2.0 - p_first, f"P(output_1 better)={p_first:.3f}; order 1-2 {raw_f}; "
+                                                     f"order 2-1 {raw_b}", consistent=consistent))
             if progress:
                 progress(1)
         return out

@@ -17,7 +17,7 @@ from bench.models.gguf_parts import QWEN_0_5B, QWEN_1_5B, PartsSpec, assemble, g
 
 from .local_server import smollm2_gguf
 
-RATING_MODES = ("greedy", "expected")
+from .protocols import RATING_MODES  # noqa: E402 - the judging protocols: greedy, expected, noexample, explain, pairwise
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def parse_local_id(judge_id: str) -> tuple[LocalModel, str] | None:
         return None
     mode = mode or model.default_rating
     if mode not in RATING_MODES:
-        raise ValueError(f"judge {judge_id!r}: unknown rating mode {mode!r}; use {' or '.join(RATING_MODES)}")
+        raise ValueError(f"judge {judge_id!r}: unknown rating mode {mode!r}; use {', '.join(RATING_MODES)}")
     return model, mode
 
 

@@ -56,6 +56,9 @@ class Column:
     # per block: (student, (difference, n, how)) the run could detect between two students of that block
     detectable: list[tuple[str, tuple[float, int, str]]] = field(default_factory=list)
     family: int = 0  # comparisons in the column's Holm family (bench.results.compare)
+    # bench.judges.validation: None for a column no LLM judge scores; False greys the column (no bold, no marks)
+    judge_validated: bool | None = None
+    judge_status: str | None = None
 
     @property
     def key(self) -> str:
@@ -71,6 +74,9 @@ class Column:
         if self.interval_methods:
             parts.append(f"95% interval: {'; '.join(self.interval_methods)}")
         parts += [f"judge agreement: {a}" for a in self.agreements]
+        if self.judge_status:
+            parts.append(f"judge {self.judge_status}" + (" (column greyed: no bold, no significance marks)"
+                                                         if self.judge_validated is False else ""))
         return "; ".join(parts)
 
 
@@ -83,8 +89,12 @@ def _judge(details: dict) -> str | None:
     judge = details.get("judge")
     if isinstance(judge, dict):
         name = judge.get("id") or judge.get("name")
-        mode = (judge.get("settings") or {}).get("rating_mode") if isinstance(judge.get("settings"), dict) else None
-        judge = f"{name} ({mode})" if name and mode else name
+        settings = judge.get("settings") if isinstance(judge.get("settings"), dict) else {}
+        mode = settings.get("rating_mode")
+        if name and settings.get("protocol"):  # a local judge's named, versioned protocol (bench.judges.protocols)
+            judge = f"{name} (protocol {settings['protocol']}, prompt {settings.get('prompt_id', '?')})"
+        else:
+            judge = f"{name} ({mode})" if name and mode else name
     if not judge and details.get("harness"):
         return f"none ({details['harness']}{', ' + str(details['metric']) if details.get('metric') else ''})"
     if not judge and details.get("reference_model"):
@@ -113,6 +123,9 @@ def _version_text(version) -> str | None:
 
 
 def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> Column:
+    from bench.judges.validation import column_status
+
+    status = column_status(key[0], [r.details.get("judge") for r in rows])
     lower_is_better = any(not r.higher_is_better for r in rows) or bool(re.search(r"(nll|loss|perplexity|ppl)$", key[1]))
     details = [r.details for r in rows]
     return Column(
@@ -121,7 +134,8 @@ def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> C
         judges=_unique(_judge(d) for d in details), data_versions=_unique(_version_text(d.get("data_version")) for d in details),
         descriptions=_unique(str(d["benchmark"]) for d in details if d.get("benchmark")),
         agreements=_unique(_agreement(d) for d in details), n_items=[r.n_items for r in rows if r.value is not None],
-        interval_methods=_unique(r.interval.method for r in rows if r.interval))
+        interval_methods=_unique(r.interval.method for r in rows if r.interval),
+        judge_validated=None if status is None else status.validated, judge_status=None if status is None else status.text)
 
 
 def choose_columns(entries: list[Entry], which: str) -> tuple[list[Column], list[str]]:

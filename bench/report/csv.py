@@ -4,7 +4,8 @@ One row per table row (student, method). For each metric column: the mean over s
 high, n (items per model), and, when any row has several seeds, the sample std over seeds and the seeds' values; then
 the significance marks and, per baseline (S: SFT, D: DPO, R: reference teacher), the paired test's raw and
 Holm-adjusted p (the family: the column's comparisons, bench.results.compare). A value that was not measured is an empty cell, and the last column, ``missing``, says why for every such cell
-of the row (``label: reason``, joined by `` | ``). No bold here: "best" is a presentation choice of the other views.
+of the row (``label: reason``, joined by `` | ``). A column scored by an LLM judge also has ``<label> judge_validated``
+(true / false, bench.judges.validation; false: no marks). No bold here: "best" is a presentation choice of the other views.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ def render_csv(table: Table) -> str:
         name = column.label
         head += [name, f"{name} ci_low", f"{name} ci_high"] + ([f"{name} std", f"{name} seed values"] if table.any_std else [])
         head += [f"{name} marks"] + [f"{name} {kind} vs {m}" for m in letters for kind in ("p", "p_holm")]
+        if column.judge_validated is not None:
+            head.append(f"{name} judge_validated")
     head.append("missing")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -38,6 +41,8 @@ def render_csv(table: Table) -> str:
                 for m in letters:
                     raw, adjusted = cell.tests.get(m, (None, None))
                     out += ["" if raw is None else repr(raw), "" if adjusted is None else repr(adjusted)]
+                if column.judge_validated is not None:
+                    out.append("true" if column.judge_validated else "false")
                 reasons += [f"{column.label}: {table.footnotes[n - 1]}" for n in cell.footnotes]
             out.append(" | ".join(reasons))
             writer.writerow(out)

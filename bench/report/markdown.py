@@ -7,6 +7,7 @@ import re
 from .table import Table, cell_text, legend
 
 DASH = "–"
+GREY_HEADER = " (judge not validated)"
 
 
 def escape(text: str) -> str:
@@ -21,7 +22,8 @@ def markers(numbers: list[int]) -> str:
 
 
 def render_markdown(table: Table, title: str | None = None) -> str:
-    head = ["Student", "Method", "Seeds"] + [f"{escape(c.label)}{markers([c.footnote] if c.footnote else [])}" for c in table.columns]
+    head = ["Student", "Method", "Seeds"] + [f"{escape(c.label)}{GREY_HEADER if c.judge_validated is False else ''}"
+                                             f"{markers([c.footnote] if c.footnote else [])}" for c in table.columns]
     lines = [f"# {escape(title)}", ""] if title else []
     lines += ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["--:"] * len(table.columns)) + "|"]
     for block in table.blocks:
@@ -31,6 +33,8 @@ def render_markdown(table: Table, title: str | None = None) -> str:
                 text = DASH if cell.missing else cell_text(cell, column)
                 if cell.best:
                     text = f"**{text}**"
+                if column.judge_validated is False and not cell.missing:
+                    text = f'<span style="color:gray">{text}</span>'  # greyed: its judge is not validated
                 cells.append(" ".join([text, *cell.marks]) + markers(cell.footnotes))
             student = escape(block.student) if i == 0 else ""
             lines.append("| " + " | ".join([student, escape(row.label), str(len(row.seeds))] + cells) + " |")

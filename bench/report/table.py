@@ -28,6 +28,8 @@ from bench import stats
 from bench.results import MAIN_STUDY, TEACHER_ROWS, Entry, Interval, Results, ResultsError, known_methods
 from bench.results.compare import BASELINES, Comparison, clusters, compare_groups, comparisons, lookup, seed_averaged
 
+from bench.judges.validation import strip_unvalidated
+
 from .columns import Column, choose_columns
 
 NOT_EVALUATED = "not evaluated for this model"
@@ -344,6 +346,7 @@ def build_table(results: Results, which: str = "main") -> Table:
     for block in blocks:
         _mark_baselines(block, columns, found, footnotes)
         _mark_best(block, columns, found)
+    strip_unvalidated(blocks, columns)  # a judge that is not validated marks nothing (bench.judges.validation)
     for index, column in enumerate(columns):
         column.detectable = [(block.student, found_) for block in blocks
                              if (found_ := _detectable(block, column, index)) is not None]

@@ -4,9 +4,12 @@ LMSYS published the answers of 31 models to MT-Bench (``<data>/mt_bench/model_an
 format; the file name is the model) and GPT-4's MT-Bench score for 25 of them (``gpt4_published_scores.csv``:
 the mean over both turns of all 80 questions). The judge grades turn 1 of the same subset of questions for every
 model, with the MT-Bench evaluation's own prompts (bench.evals.mt_bench.judge_prompt: single-v1, or
-single-math-v1 with GPT-4's reference answer), each answer cut at ``answer_tokens`` tokens of the SmolLM2
-tokenizer (one fixed tokenizer, so every judge sees the same text). Each model's mean judge rating is then
-compared with GPT-4's score by Spearman and Kendall correlation, with bootstrap intervals over questions.
+single-math-v1 with GPT-4's reference answer), each answer whole (a cut would break off the longest, mostly the
+best, answers: the judges' 8k-token context holds any MT-Bench answer; ``answer_tokens`` cuts only when asked). A
+pairwise judge instead compares each answer with gpt-3.5-turbo's published answer to the same question (FastChat
+pair-v2; pair-math-v1 with GPT-4's reference answer), in both orders: the rating is 1 + 9 * P(answer is better).
+Each model's mean judge rating is then compared with GPT-4's score by Spearman and Kendall correlation, with
+bootstrap intervals over questions.
 """
 from __future__ import annotations
 
@@ -16,10 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.evals.mt_bench import judge_prompt, load_data, read_jsonl
+from bench.evals.mt_bench import NEED_REF_CATS, judge_prompt, load_data, read_jsonl
 from bench.judges.agreement_stats import cluster_bootstrap, correlation, correlation_pvalue
 
 SCORES_FILE = "gpt4_published_scores.csv"
+BASELINE_MODEL = "gpt-3.5-turbo"  # the pairwise protocol's fixed reference answer (LMSYS's published answers)
 
 
 def published_scores(folder: Path) -> dict[str, float]:
@@ -64,16 +68,22 @@ def select_questions(questions: list[dict], n: int) -> list[dict]:
     return chosen
 
 
-def cut(text: str, tokenizer, max_tokens: int) -> str:
+def cut(text: str, tokenizer, max_tokens: int | None) -> str:
+    if not max_tokens:
+        return text
     ids = tokenizer(text, add_special_tokens=False).input_ids
     return text if len(ids) <= max_tokens else tokenizer.decode(ids[:max_tokens], skip_special_tokens=True)
 
 
-def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int, tokenizer) -> tuple[list[dict], dict]:
-    """One job per (question, model), question-major so consecutive prompts share their prefix in the judge."""
+def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int | None = None,
+               tokenizer=None) -> tuple[list[dict], dict]:
+    """One job per (question, model), question-major so consecutive prompts share their prefix in the judge.
+    Each job also carries what a pairwise judge needs: the question, the answer, the baseline's answer and the
+    reference answer (math, reasoning, coding)."""
     questions, prompts, refs, versions = load_data(folder)
     chosen = select_questions(questions, n_questions)
     answers = {m: published_answers(folder, m) for m in models}
+    baseline = published_answers(folder, BASELINE_MODEL)
     jobs = []
     for q in chosen:
         for model in models:
@@ -82,8 +92,11 @@ def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens:
                 raise ValueError(f"{folder}/model_answer/{model}.jsonl: no answer to question {q['question_id']}")
             answer = cut(turns[0], tokenizer, answer_tokens)
             name, messages = judge_prompt(q, [answer, ""], prompts, refs, turn=1)
+            ref = refs.get(q["question_id"]) if q["category"] in NEED_REF_CATS else None
             jobs.append({"question_id": q["question_id"], "category": q["category"], "model": model,
-                         "prompt_name": name, "messages": messages})
+                         "prompt_name": name, "messages": messages, "question": q["turns"][0], "answer": answer,
+                         "baseline": cut(baseline[q["question_id"]][0], tokenizer, answer_tokens),
+                         "reference": ref["choices"][0]["turns"][0] if ref else None})
     meta = {"question_ids": [q["question_id"] for q in chosen], "data_version": versions}
     return jobs, meta
 

@@ -1,0 +1,85 @@
+"""Whether a judge-based metric's judge is validated, and what its footnote says about it.
+
+A column whose numbers come from an LLM judge (MT-Bench, AlpacaEval) is only as good as the judge. The judge counts
+as *validated* when `bench judge-check` measured its agreement with GPT-4 on MT-Bench over all 25 models and at
+least 24 questions, and the lower bound of the 95% interval of that Spearman correlation is above 0; otherwise (a
+lower bound at or below 0, a smaller check, or never measured) it is *not validated*: the report shows the column greyed, never bold, never marked significant
+(bench.report.table consults ``column_status`` / ``strip_unvalidated`` in one place). The published reference
+judges themselves (GPT-4 for MT-Bench, GPT-4 Turbo for AlpacaEval 2, through an OpenAI-compatible endpoint) are the
+reference, so they need no check.
+
+A metric whose details carry no LLM judge (a verifier, a harness, a reward model) is not judge-based: no status.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+JUDGED_BENCHMARKS = ("mt_bench", "alpaca_eval")
+# The judges whose verdicts define the published numbers: model name behind an OpenAI-compatible endpoint.
+REFERENCE_JUDGES = {"mt_bench": ("gpt-4",), "alpaca_eval": ("gpt-4-1106-preview", "gpt-4-turbo")}
+NOT_VALIDATED = "not validated"
+# The issue's check size: a bootstrap over a handful of questions gives intervals that mean little (a resample of 3
+# questions repeats one most of the time), so a smaller check, however good it looks, validates nothing.
+MIN_MODELS, MIN_QUESTIONS = 25, 24
+
+
+@dataclass(frozen=True)
+class JudgeStatus:
+    validated: bool
+    text: str  # for the footnote: why (validated by what, or not validated because)
+
+
+def _judge_id(judge) -> str | None:
+    if isinstance(judge, dict):
+        return judge.get("id") or judge.get("name")
+    return str(judge) if judge else None
+
+
+def judge_status(benchmark: str, judge) -> JudgeStatus | None:
+    """The status of ``judge`` (a result's ``details["judge"]``: a describe() dict or an id) for ``benchmark``;
+    None for a benchmark that no LLM judge scores."""
+    if benchmark not in JUDGED_BENCHMARKS:
+        return None
+    judge_id = _judge_id(judge)
+    if not judge_id:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: the result names no judge")
+    settings = (judge.get("settings") or {}) if isinstance(judge, dict) else {}
+    model = settings.get("model") or (judge_id[len("openai:"):].split("@", 1)[0] if judge_id.startswith("openai:") else None)
+    if judge_id.startswith("openai:") and model in REFERENCE_JUDGES.get(benchmark, ()):
+        return JudgeStatus(True, f"{model} is the benchmark's published reference judge")
+    agreement = judge.get("agreement") if isinstance(judge, dict) else None
+    mt = (agreement or {}).get("mt_bench_gpt4") if isinstance(agreement, dict) else None
+    ci = (mt or {}).get("spearman_ci95")
+    if not mt or not ci:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s agreement with GPT-4 was never measured "
+                                  "(bench judge-check)")
+    size = f"n={mt.get('n_models')} models x {mt.get('n_questions')} questions"
+    if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 {mt.get('spearman')} "
+                                  f"[{ci[0]:.2f}, {ci[1]:.2f}] was measured on {size}, fewer than the "
+                                  f"{MIN_MODELS} models x {MIN_QUESTIONS} questions a validation needs")
+    if ci[0] <= 0:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 is {mt.get('spearman')} with "
+                                  f"95% interval [{ci[0]:.2f}, {ci[1]:.2f}] ({size}), lower bound <= 0")
+    return JudgeStatus(True, f"validated: Spearman vs GPT-4 {mt.get('spearman')} [{ci[0]:.2f}, {ci[1]:.2f}] ({size})")
+
+
+def column_status(benchmark: str, judges: Iterable) -> JudgeStatus | None:
+    """One status for a column whose rows were judged by ``judges``: validated only if every judge is."""
+    statuses = [s for s in (judge_status(benchmark, j) for j in judges) if s is not None]
+    if not statuses:
+        return judge_status(benchmark, None)
+    failing = [s for s in statuses if not s.validated]
+    return failing[0] if failing else statuses[0]
+
+
+def strip_unvalidated(blocks, columns) -> None:
+    """No bold and no significance marks in a column whose judge is not validated (a judge that does not rank
+    models as GPT-4 does cannot say which method is better)."""
+    for index, column in enumerate(columns):
+        if getattr(column, "judge_validated", None) is False:
+            for block in blocks:
+                for row in block.rows:
+                    row.cells[index].best = False
+                    row.cells[index].marks = []

@@ -1,0 +1,150 @@
+"""The judging protocols (bench.judges.protocols) through the local judge against a fake llama.cpp server: what each
+sends, how it reads the verdict, and the pairwise protocol's order averaging and position consistency."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from bench.evals.mt_bench import judge_prompt, load_data
+from bench.judges import PairRequest, RatingRequest
+from bench.judges.expected_rating import pair_distribution
+from bench.judges.protocols import FASTCHAT_FORMAT_LINE, NOEXAMPLE_FORMAT_LINE, PROTOCOLS, RATING_PREFIX, example_free
+
+from judges_helpers import FakeCompletions, fake_local_judge
+
+ln = math.log
+
+
+@pytest.fixture(scope="module")
+def fastchat_messages(data_dir):
+    questions, prompts, refs, _ = load_data(data_dir / "mt_bench")
+    _, messages = judge_prompt(questions[0], ["An answer.", ""], prompts, refs, turn=1)
+    return messages
+
+
+def test_example_free_prompt_drops_only_the_example(fastchat_messages):
+    official = fastchat_messages[1]["content"]
+    assert FASTCHAT_FORMAT_LINE in official and "[[5]]" in official  # FastChat's text as published
+    changed = example_free(fastchat_messages)
+    text = changed[1]["content"]
+    assert "[[5]]" not in text and "for example" not in text and 'format: "Rating: [[rating]]".' in text
+    # nothing else changes, and the official messages are left as they were (API judges keep them)
+    assert text.replace(NOEXAMPLE_FORMAT_LINE, FASTCHAT_FORMAT_LINE) == official
+    assert fastchat_messages[1]["content"] == official and changed[0] == fastchat_messages[0]
+    with pytest.raises(ValueError, match="format line"):
+        example_free([{"role": "user", "content": "Rate this: [[rating]]"}])
+
+
+def test_protocol_ids_are_recorded(tmp_path):
+    server = FakeCompletions(lambda body: {})
+    try:
+        for mode in ("noexample", "explain", "pairwise"):
+            judge = fake_local_judge(tmp_path / mode, server, f"local-qwen0.5b:{mode}")
+            settings = judge.describe()["settings"]
+            assert settings["protocol"] == PROTOCOLS[mode].id == f"{mode}/v1"
+            assert settings["prompt_id"] == PROTOCOLS[mode].prompt_id and judge.id == f"local-qwen0.5b:{mode}"
+            assert judge.supports_pairs == (mode == "pairwise")
+            judge.close()
+    finally:
+        server.close()
+
+
+def test_noexample_protocol_sends_the_example_free_prompt(tmp_path, fastchat_messages):
+    server = FakeCompletions(lambda body: {"3": ln(0.5), "9": ln(0.5)})
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:noexample")
+        [rating] = judge.rate([RatingRequest(messages=fastchat_messages)])
+        judge.close()
+    finally:
+        server.close()
+    assert rating.rating == pytest.approx(6.0)
+    [prompt] = server.prompts
+    assert prompt.endswith("<assistant>" + RATING_PREFIX) and "[[5]]" not in prompt
+
+
+def test_explain_protocol_reads_the_rating_after_the_judges_own_words(tmp_path, fastchat_messages):
+    def answer(body):
+        if not body.get("stream"):  # the explanation: greedy, stopped before the judge writes its rating
+            assert body["temperature"] == 0 and "Rating" in body["stop"] and body["max_tokens"] <= 128
+            return " The answer is wrong about the capital. Rating"
+        # the rating distribution depends on what the judge said: after its own criticism, a low rating
+        return {"2": ln(0.8), "3": ln(0.2)} if "wrong about" in body["prompt"] else {"8": 0.0}
+
+    server = FakeCompletions(answer)
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:explain")
+        [rating] = judge.rate([RatingRequest(messages=fastchat_messages)])
+        judge.close()
+    finally:
+        server.close()
+    explain, read = server.bodies
+    assert not explain.get("stream") and explain["prompt"].endswith("<assistant>Explanation:") and "[[5]]" not in explain["prompt"]
+    assert read["prompt"] == explain["prompt"] + " The answer is wrong about the capital.\n" + RATING_PREFIX
+    assert rating.rating == pytest.approx(2.2) and rating.raw.startswith("Explanation: The answer is wrong about the capital.")
+
+
+def test_pair_distribution_counts_a_tie_half():
+    dist = pair_distribution({"A": ln(0.5), "B": ln(0.2), "C": ln(0.2), "The": ln(0.1)})
+    assert dist.mass == pytest.approx(0.9)
+    assert dist.first_better == pytest.approx((0.5 + 0.1) / 0.9)
+    assert pair_distribution({"The": 0.0}).first_better is None
+
+
+def _position_judge(p_a_if_good_first: float, p_a_if_good_second: float):
+    """Label distributions by where the GOOD answer stands: a judge with a position bias, or without one."""
+    def answer(body):
+        prompt = body["prompt"]
+        good_first = prompt.index("GOOD") < prompt.index("BAD")
+        p = p_a_if_good_first if good_first else p_a_if_good_second
+        return {"A": ln(p), "B": ln(1 - p)}
+    return answer
+
+
+@pytest.mark.parametrize("p_first, p_second, expected, consistent", [
+    (0.9, 0.1, 0.9, True),   # prefers the good answer in either position
+    (0.9, 0.7, 0.6, False),  # picks "A" whatever stands there: averaged towards 1/2, and inconsistent
+    (0.2, 0.8, 0.2, True),   # consistently prefers the bad answer
+])
+def test_pairwise_protocol_averages_both_orders(tmp_path, p_first, p_second, expected, consistent):
+    server = FakeCompletions(_position_judge(p_first, p_second))
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:pairwise")
+        [pref] = judge.prefer([PairRequest("Q?", "GOOD", "BAD")])
+        [swapped] = judge.prefer([PairRequest("Q?", "BAD", "GOOD")])  # cached: same two prompts
+        judge.close()
+    finally:
+        server.close()
+    assert len(server.bodies) == 2 and all(b["prompt"].endswith("<assistant>[[") for b in server.bodies)
+    assert 2.0 - pref.preference == pytest.approx(expected)  # P(output_1 = GOOD is better)
+    assert swapped.preference - 1.0 == pytest.approx(expected)
+    assert pref.consistent is consistent and swapped.consistent is consistent
+    first_prompt = server.bodies[0]["prompt"]
+    assert first_prompt.index("GOOD") < first_prompt.index("BAD") and "[[C]]\" for a tie" in first_prompt
+
+
+def test_pairwise_protocol_uses_the_math_prompt_with_a_reference(tmp_path):
+    server = FakeCompletions(lambda body: {"A": ln(0.5), "B": ln(0.5)})
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:pairwise")
+        [pref] = judge.prefer([PairRequest("2+2?", "4", "5", reference="REF: 4")])
+        [rating] = judge.rate([RatingRequest(messages=[{"role": "user", "content": "x"}])])
+        judge.close()
+    finally:
+        server.close()
+    assert all("[The Start of Reference Answer]\nREF: 4" in p for p in server.prompts)
+    assert pref.preference == pytest.approx(1.5) and pref.consistent is False  # a coin flip is not consistent
+    assert rating.rating is None and "compares two answers" in rating.error
+
+
+def test_a_one_order_local_judge_does_not_compare_pairs(tmp_path):
+    server = FakeCompletions(lambda body: {})
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b")
+        with pytest.raises(NotImplementedError, match="pairwise"):
+            judge.prefer([PairRequest("Q", "a", "b")])
+        judge.close()
+    finally:
+        server.close()
+    assert json.dumps(server.bodies) == "[]"
