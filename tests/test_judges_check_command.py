@@ -52,7 +52,7 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     hh = result["hh"]
     assert sent == mt["n_judgments"] + ver["n_answers"] + hh["n_judgments"] and hh["n_judgments"] == 10
     # answers are judged whole: gpt-4's long answer to question 81 reaches the judge uncut
-    from bench.judges.check_mt_bench import published_answers
+    from bench.evals.judge_checks.mt_bench import published_answers
 
     gpt4_answer = published_answers(data_dir / "mt_bench", "gpt-4")[81][0]
     assert len(gpt4_answer) > 2000 and gpt4_answer in judged and mt["answers"] == "whole"
