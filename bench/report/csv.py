@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 
-from .table import Table
+from .cells import Table
 
 
 def render_csv(table: Table) -> str:

@@ -17,7 +17,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from .plots import Rendered
 from bench.results import Results, ResultsError, known_methods
 
-from .table import build_table, cell_text, legend
+from .cells import cell_text
+from .marks import legend
+from .table import build_table
 
 TEMPLATES = Path(__file__).parent / "templates"
 FIGURE_TITLES = {"figure5": "Figure 5: hyper-parameter study (DCKD alpha, ADPA gamma)",

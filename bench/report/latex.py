@@ -1,7 +1,8 @@
 """The comparison table as a LaTeX ``table`` float (needs ``\\usepackage{booktabs}`` and ``\\usepackage{xcolor}``)."""
 from __future__ import annotations
 
-from .table import Table, cell_text, legend
+from .cells import Table, cell_text
+from .marks import legend
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"\textless{}",

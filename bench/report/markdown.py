@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from .table import Table, cell_text, legend
+from .cells import Table, cell_text
+from .marks import legend
 
 DASH = "–"
 GREY_HEADER = " (judge not validated)"
