@@ -63,7 +63,8 @@ MUTANTS = [
     m("dpo-sign", "DPO's sigmoid term on -margin", "losses.py",
       ("losses = -F.logsigmoid(margin) * (1 - label_smoothing)", "losses = -F.logsigmoid(-margin) * (1 - label_smoothing)")),
     m("advantage-sign", "advantage as log p_baseline - log p_dpo", "topk.py",
-      ("adv = top_dpo.clamp(min=log_clip) - base_at_ids.clamp(min=log_clip)", "adv = base_at_ids.clamp(min=log_clip) - top_dpo.clamp(min=log_clip)")),
+      ("adv = top_dpo.clamp(min=LOG_ADVANTAGE_FLOOR) - base_at_ids.clamp(min=LOG_ADVANTAGE_FLOOR)",
+       "adv = base_at_ids.clamp(min=LOG_ADVANTAGE_FLOOR) - top_dpo.clamp(min=LOG_ADVANTAGE_FLOOR)")),
     # --- swapped pairs
     m("dpo-swap", "DPO's chosen and rejected log-probs swapped", "dpo.py",
       ("chosen_logps, rejected_logps = halves(", "rejected_logps, chosen_logps = halves(")),
@@ -96,7 +97,7 @@ MUTANTS = [
       ('labels = batch["labels"][:, 1:]', 'labels = batch["labels"][:, :-1]')),
     m("teacher-shift", "per-token teacher tensors not shifted with the labels", "base.py",
       ("out[key] = batch[key][:, 1:][:, a:b]", "out[key] = batch[key][:, :-1][:, a:b]")),
-    m("columns-drop-last", "the last response column cropped away", "base.py",
+    m("columns-drop-last", "the last response column cropped away", "batching.py",
       ("return int(cols[0]), int(cols[-1]) + 1", "return int(cols[0]), int(cols[-1])")),
     m("placement-drops-last", "the last per-token entry of each response not placed", "batching.py",
       ('n = min(_as_tensor(entry["ids"]).shape[0], width - start)', 'n = min(_as_tensor(entry["ids"]).shape[0], width - start) - 1')),
@@ -163,7 +164,7 @@ MUTANTS = [
     m("dpo-accuracy-metric", "rewards/accuracies counts rejected wins", "dpo.py",
       ('"rewards/accuracies": (chosen_rewards > rejected_rewards)', '"rewards/accuracies": (chosen_rewards < rejected_rewards)')),
     m("samples-not-used", "ADPA pairs keep the dataset's rejected answer instead of the sample", "examples.py",
-      ('"sample_ids": list(s)}', '"sample_ids": e["rejected_ids"]}')),
+      ('"sample_ids": list(s), **kept}', '"sample_ids": e["rejected_ids"], **kept}')),
     # --- the methods beyond the paper (GKD, DistiLLM-2, SimPO)
     m("gkd-lambda-swapped", "GKD's lambda weighs the chosen answers instead of the samples", "gkd.py",
       ("loss = s.lmbda * on_samples + (1.0 - s.lmbda) * on_chosen", "loss = s.lmbda * on_chosen + (1.0 - s.lmbda) * on_samples")),
