@@ -46,5 +46,5 @@ def test_server_stops_on_exception_and_reports_bad_model(tmp_path):
     assert process.poll() is not None
     bad = tmp_path / "not-a-model.gguf"
     bad.write_bytes(b"nonsense")
-    with pytest.raises(ServerError, match="exited with code"):
+    with pytest.raises(ServerError, match="exited with exit code 1 while starting"):
         LocalServer(bad, startup_timeout_s=60).start()
