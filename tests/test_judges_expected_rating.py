@@ -1,10 +1,7 @@
 """The expected rating: its arithmetic ("10" is two tokens) and the local judge's two-request protocol."""
 from __future__ import annotations
 
-import json
 import math
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -12,6 +9,8 @@ from bench.judges import RatingRequest
 from bench.judges.expected_rating import RATING_PREFIX, rating_distribution
 from bench.judges.local import LocalJudge
 from bench.judges.local_models import canonical_id, parse_local_id
+
+from judges_helpers import FakeCompletions
 
 ln = math.log
 
@@ -56,36 +55,13 @@ def test_local_ids_and_rating_modes():
         parse_local_id("local-qwen0.5b:median")
 
 
-class FakeCompletions:
-    """A /v1/completions server streaming one token with top_logprobs chosen by how the prompt ends."""
+def next_token_server(answers: dict[str, dict]) -> FakeCompletions:
+    """A fake llama.cpp that streams one token whose top_logprobs are chosen by how the prompt ends."""
+    def answer(body: dict) -> dict:
+        assert body["stream"] and body["max_tokens"] == 1 and body["logprobs"] >= 10
+        return answers["after_one" if body["prompt"].endswith("[[1") else "first"]
 
-    def __init__(self, answers: dict[str, dict]):
-        self.prompts: list[str] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.prompts.append(body["prompt"])
-                assert body["stream"] and body["max_tokens"] == 1 and body["logprobs"] >= 10
-                top = answers["after_one" if body["prompt"].endswith("[[1") else "first"]
-                chunk = {"choices": [{"text": "x", "index": 0, "logprobs": {"tokens": ["x"], "top_logprobs": [top]}}]}
-                stream = f"data: {json.dumps(chunk)}\n\ndata: {json.dumps({'choices': [{'text': '', 'logprobs': None}]})}\n\ndata: [DONE]\n\n"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                self.wfile.write(stream.encode())
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return FakeCompletions(answer)
 
 
 def _judge(tmp_path, server) -> LocalJudge:
@@ -98,7 +74,7 @@ def _judge(tmp_path, server) -> LocalJudge:
 
 
 def test_local_judge_expected_mode_asks_twice_and_caches(tmp_path):
-    server = FakeCompletions({"first": {"1": ln(0.4), "6": ln(0.6)}, "after_one": {"0": ln(0.5), "]]": ln(0.5)}})
+    server = next_token_server({"first": {"1": ln(0.4), "6": ln(0.6)}, "after_one": {"0": ln(0.5), "]]": ln(0.5)}})
     try:
         judge = _judge(tmp_path, server)
         assert judge.describe()["settings"]["rating_mode"] == "expected" and judge.server.logits_all
@@ -117,7 +93,7 @@ def test_local_judge_expected_mode_asks_twice_and_caches(tmp_path):
 
 
 def test_expected_mode_without_rating_tokens_is_a_parse_failure(tmp_path):
-    server = FakeCompletions({"first": {"The": ln(0.999), "x": ln(0.001)}, "after_one": {}})
+    server = next_token_server({"first": {"The": ln(0.999), "x": ln(0.001)}, "after_one": {}})
     try:
         judge = _judge(tmp_path, server)
         [rating] = judge.rate([RatingRequest(messages=[{"role": "user", "content": "Q"}])])
