@@ -1,15 +1,16 @@
-"""`bench`: one entry point; each subcommand lives in bench/commands/<name>.py with a register().
+"""`bench`: one entry point. Each subcommand's arguments live in bench/arguments/<name>.py, its implementation in
+bench/commands/<name>.py, imported only when that subcommand runs (so `bench --help` imports no torch).
 
 A user's mistake ends in one line naming what and where, and a non-zero exit code (bench.errors); ``--debug``
-shows the traceback instead. Nothing but this module imports bench/commands.
+shows the traceback instead.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
+from bench.arguments import SUBCOMMANDS
 from bench.errors import describe, show_warnings_on_terminal
 
 # Our progress lines replace the libraries' tqdm bars (alpaca_eval's annotation chunks, lm-eval's requests). tqdm
@@ -17,9 +18,6 @@ from bench.errors import describe, show_warnings_on_terminal
 os.environ.setdefault("TQDM_DISABLE", "1")
 # Deterministic cuBLAS (bench.pipeline.context.CUBLAS_WORKSPACE): read once, at the first CUDA matmul of the process.
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-
-# Each module defines register(subparsers) and sets a `func(args) -> int` default.
-COMMANDS = ("list", "data", "run", "eval", "report", "reproduce", "perf", "alpaca_eval_winrate", "judge_check")
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,8 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bench", description="Preference-alignment distillation benchmark (SFT, DPO, DCKD, ADPA, ADPA+).")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"bench.commands.{name}").register(sub)
+    for command in SUBCOMMANDS:  # each registers its arguments and sets a `func(args) -> int` default
+        command.register(sub)
     return parser
 
 

@@ -13,6 +13,7 @@ import importlib.util
 from pathlib import Path
 from typing import Sequence
 
+from .devices import model_device
 from .sampling import GenerationSettings, item_seed, vllm_sampling_kwargs
 
 MEMORY_SHARE_OF_FREE = 0.85  # of the GPU memory free when the engine starts (the HF model is resident too)
@@ -33,8 +34,6 @@ def model_folder(model) -> Path | None:
 def usable(model, backend: str) -> bool:
     """Whether ``generate_ids`` goes through vLLM: ``backend`` "vllm" (an error if it cannot), or "auto" on a CUDA
     model with vLLM installed and a model folder to load from. "hf" never."""
-    from .devices import model_device
-
     if backend not in ("auto", "hf", "vllm"):
         raise ValueError(f"generation backend must be auto, hf or vllm, got {backend!r}")
     if backend == "hf":

@@ -218,9 +218,9 @@ def test_reproduce_seeds_must_be_positive(monkeypatch, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv", [("--repeats", "0"), ("--sequences", "0"), ("--seq-len", "-4")])
 def test_perf_sizes_must_be_positive(argv, monkeypatch, capsys):
-    import importlib
+    import bench.commands.perf as perf
 
-    monkeypatch.setattr(importlib.import_module("bench.perf.run"), "run_all", lambda *a, **k: pytest.fail("perf ran"))
+    monkeypatch.setattr(perf, "run_all", lambda *a, **k: pytest.fail("perf ran"))
     code, _, err = bench(capsys, "perf", "--quick", *argv)
     assert code == 2 and f"argument {argv[0]}: must be a whole number" in error_line(err, "perf")
 

@@ -47,7 +47,7 @@ def test_eval_command_runs_judges_and_reports_failures(tmp_path, monkeypatch):
 
 
 def test_reference_model_flag_reaches_the_benchmarks_options(tmp_path, monkeypatch):
-    import bench.evals
+    import bench.commands.eval
 
     seen = {}
 
@@ -55,7 +55,7 @@ def test_reference_model_flag_reaches_the_benchmarks_options(tmp_path, monkeypat
         seen.update(kwargs)
         return []
 
-    monkeypatch.setattr(bench.evals, "evaluate", fake_evaluate)
+    monkeypatch.setattr(bench.commands.eval, "evaluate", fake_evaluate)
     assert main(["eval", "--model", "tiny-random", "--benchmarks", "reward", "--reference-model", "tiny-random-teacher",
                  "--out", str(tmp_path)]) == 0
     assert seen["options"]["reference_model"] == "tiny-random-teacher"

@@ -1,31 +1,24 @@
-"""`bench alpaca-eval-winrate ANNOTATIONS.json`: re-score an alpaca_eval annotations file.
-
-Prints the leaderboard columns computed by alpaca_eval's metric functions (see bench.evals.alpaca_metrics):
-win_rate, standard_error, n_wins, n_draws, n_total, length_controlled_winrate.
-"""
+"""`bench alpaca-eval-winrate`: re-score an alpaca_eval annotations file with alpaca_eval's own metric functions
+(arguments: bench/arguments/alpaca_eval_winrate.py)."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from .args import existing_folder
+from rich.console import Console
+from rich.table import Table
+
+from bench.datasets import DataFileError
+from bench.evals.alpaca_metrics import leaderboard_metrics
+from bench.io import json_text
+from bench.results import finite_or_none
 
 COLUMNS = ("win_rate", "standard_error", "n_wins", "n_draws", "n_total", "length_controlled_winrate")
-
-
-def register(sub) -> None:
-    p = sub.add_parser("alpaca-eval-winrate", help="re-score an alpaca_eval annotations file (win rate, LC win rate)")
-    p.add_argument("annotations", type=Path, help="alpaca_eval annotations JSON (a list of records with 'preference')")
-    p.add_argument("--data-dir", type=existing_folder, default=None, help="data folder (for alpaca_eval/df_gamed.csv, the LC GLM's instruction difficulty)")
-    p.add_argument("--json", action="store_true", help="print every computed column as JSON")
-    p.set_defaults(func=run)
 
 
 def load_annotations(path: Path) -> list[dict]:
     """The annotation records, each with a preference that alpaca_eval can score; anything else is a DataFileError
     naming the file and the record."""
-    from bench.datasets import DataFileError  # deferred: keeps bench --help fast
-
     if not path.is_file():
         raise DataFileError(f"{path}: no such file")
     raw = path.read_bytes()
@@ -58,8 +51,6 @@ def _check_preference(value, path: Path, index: int) -> None:
     """alpaca_eval's encoding: 1 = the reference (output_1) is better, 2 = the model (output_2), values in between
     are soft preferences, 1.5 or 0 a tie, null not annotated. alpaca_eval silently drops anything else from every
     count; here it is refused."""
-    from bench.datasets import DataFileError  # deferred: keeps bench --help fast
-
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value == 0 or 1 <= value <= 2):
@@ -68,13 +59,6 @@ def _check_preference(value, path: Path, index: int) -> None:
 
 
 def run(args) -> int:
-    from rich.console import Console  # deferred: keeps bench --help fast
-    from rich.table import Table
-
-    from bench.evals.alpaca_metrics import leaderboard_metrics
-    from bench.io import json_text
-    from bench.results import finite_or_none
-
     # A standard error of one annotated record is NaN: shown as "-" and written as null, never as bare NaN.
     metrics = finite_or_none(leaderboard_metrics(load_annotations(args.annotations), args.data_dir))
     if args.json:

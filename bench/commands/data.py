@@ -1,28 +1,19 @@
-"""`bench data show|stats NAME`: look at a data set's records; for `builtin`, with constraints and verifier scores."""
+"""`bench data show|stats NAME`: a data set's records; for `builtin`, with constraints and verifier scores
+(arguments: bench/arguments/data.py)."""
 from __future__ import annotations
 
 from collections import Counter
 
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from bench.datasets import builtin, data_dir, get_source
 from bench.errors import UsageError
-
-from .args import existing_folder, whole_number
-
-
-def register(sub) -> None:
-    p = sub.add_parser("data", help="show records of a data set, or per-kind statistics")
-    p.add_argument("action", choices=("show", "stats"))
-    p.add_argument("name", help="data set name (see `bench list datasets`)")
-    p.add_argument("--n", type=whole_number(1), default=3, help="how many records to show (default 3)")
-    p.add_argument("--split", default="train", help="train or test (default train)")
-    p.add_argument("--seed", type=int, default=None, help="builtin only: generator seed (default 0)")
-    p.add_argument("--data-dir", type=existing_folder, default=None, help="local copies of hub data sets (default $BENCH_DATA_DIR)")
-    p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """A data set that is not here (DataUnavailable) or a malformed file (DataFileError) is reported by bench.cli."""
-    from bench.datasets import data_dir, get_source  # deferred: keeps bench --help fast
-
     try:
         source = get_source(args.name)
     except ValueError as err:
@@ -48,12 +39,6 @@ def run(args) -> int:
 
 
 def _builtin(args) -> int:
-    from rich.console import Console  # deferred: keeps bench --help fast
-    from rich.panel import Panel
-    from rich.table import Table
-
-    from bench.datasets import builtin
-
     data = builtin.build(builtin.DEFAULT_SEED if args.seed is None else args.seed)
     items = data.train if args.split == "train" else data.test
     console = Console()

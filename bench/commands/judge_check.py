@@ -1,17 +1,5 @@
-"""`bench judge-check --judge J`: how far a judge agrees with GPT-4 on MT-Bench, human HH preferences and the
-exact verifier.
-
-    bench judge-check --judge local-qwen0.5b:explain [--questions 24] [--models a,b,...] [--hh-pairs 400]
-                      [--verifier-pairs 120] [--references mt_bench,hh,verifier] [--threads N] [--data-dir DIR]
-
-The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
-judged whole (``--answer-tokens`` cuts only when given).
-
-Writes ``$BENCH_CACHE_DIR/judge_checks/<judge>.json`` (bench.judges.agreement; ``load_agreement`` reads it) and
-prints a table. Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
-new. The defaults (24 questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with
---models and --questions / --hh-pairs first (the subsets are nested, so their judgments are reused).
-"""
+"""`bench judge-check`: measure a judge against GPT-4's MT-Bench scores, human HH preferences and the exact
+verifier, write the agreement file and print its table (arguments: bench/arguments/judge_check.py)."""
 from __future__ import annotations
 
 import datetime as _dt
@@ -20,33 +8,20 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_QUESTIONS = 24  # 3 per category
-DEFAULT_HH_PAIRS = 400
-DEFAULT_VERIFIER_PAIRS = 120
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from transformers import AutoTokenizer
+
+from bench.datasets import builtin
+from bench.evals.judge_checks import hh
+from bench.evals.judge_checks import mt_bench as mt
+from bench.evals.judge_checks import verifier as ver
+from bench.evals.mt_bench import load_data
+from bench.judges import PairRequest, Rating, RatingRequest, get_judge
+from bench.judges.agreement import _interval, _value, checks_dir, merge_previous, summary_text, write_check
+from bench.judges.agreement_stats import wilson_interval
+from bench.models import materialise_tokenizer
+
 REFERENCES = ("verifier", "mt_bench", "hh")
-
-
-def register(sub) -> None:
-    p = sub.add_parser("judge-check", help="measure a judge's agreement with GPT-4 (MT-Bench) and the exact verifier")
-    p.add_argument("--judge", required=True, help="judge id (local-smollm2, local-qwen0.5b, local-qwen1.5b[:greedy], openai:...)")
-    p.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
-                   help=f"MT-Bench questions graded for every model, spread over the 8 categories (default {DEFAULT_QUESTIONS})")
-    p.add_argument("--models", default=None, help="comma-separated models with GPT-4 published scores (default: all 25)")
-    p.add_argument("--answer-tokens", type=int, default=None,
-                   help="cut each published answer at this many SmolLM2-tokenizer tokens (default: never cut)")
-    p.add_argument("--hh-pairs", type=int, default=DEFAULT_HH_PAIRS,
-                   help=f"Anthropic HH harmless-base pairs judged (default {DEFAULT_HH_PAIRS}; chance 0.5)")
-    p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
-                   help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
-    p.add_argument("--references", default="verifier,mt_bench,hh", help="which references to measure (verifier, mt_bench, hh)")
-    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
-                   "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
-    p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")
-    p.add_argument("--judge-retries", type=int, default=None, help="retries of a failed judge request")
-    p.add_argument("--judge-key-env", default=None, help="environment variable holding an API judge's key")
-    p.add_argument("--data-dir", type=Path, default=os.environ.get("BENCH_DATA_DIR"), help="shared data folder")
-    p.add_argument("--out", type=Path, default=None, help="folder for the result (default $BENCH_CACHE_DIR/judge_checks)")
-    p.set_defaults(func=run)
 
 
 def _fail(message: str) -> int:
@@ -80,10 +55,6 @@ def _judge_options(args) -> dict:
 
 
 def _rate(judge, jobs: list[dict], label: str) -> tuple[list, float]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from bench.judges import RatingRequest
-
     started = time.time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True) as bar:
@@ -93,11 +64,6 @@ def _rate(judge, jobs: list[dict], label: str) -> tuple[list, float]:
 
 
 def check_verifier(judge, args, folder: Path) -> dict:
-    from bench.datasets import builtin
-
-    from bench.evals.judge_checks import verifier as ver
-    from bench.judges.agreement import checks_dir
-
     items, per_prompt = ver.answered_prompts(list(builtin.test_prompts()), args.verifier_pairs,
                                              Path(args.out or checks_dir()))
     jobs = ver.build_jobs(items, per_prompt, folder)
@@ -110,8 +76,6 @@ def check_verifier(judge, args, folder: Path) -> dict:
 
 def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
     """The models to grade (default: every one with a published GPT-4 score, best first) and their scores."""
-    from bench.evals.judge_checks import mt_bench as mt
-
     gpt4 = mt.published_scores(folder)
     models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else sorted(gpt4, key=lambda m: -gpt4[m])
     unknown = [m for m in models if m not in gpt4]
@@ -123,8 +87,6 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
 
 
 def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     started = time.time()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   transient=True) as bar:
@@ -134,25 +96,13 @@ def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
 
 
 def _consistency(prefs: list) -> dict:
-    from bench.judges.agreement_stats import wilson_interval
-
     flags = [float(p.consistent) for p in prefs if p.consistent is not None]
     return {"value": sum(flags) / len(flags) if flags else None, "n_pairs": len(flags), "ci95": wilson_interval(flags)}
 
 
 def check_mt_bench(judge, args, folder: Path) -> dict:
-    from transformers import AutoTokenizer
-
-    from bench.evals.judge_checks import mt_bench as mt
-    from bench.models import materialise_tokenizer
-    from bench.judges import PairRequest, Rating
-
     tokenizer = None
     if args.answer_tokens:
-        from transformers import AutoTokenizer
-
-        from bench.models import materialise_tokenizer
-
         tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
     models, gpt4 = mt_bench_models(args, folder)
     jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer)
@@ -172,10 +122,6 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
 
 
 def check_hh(judge, args, folder: Path) -> dict:
-    from bench.evals.mt_bench import load_data
-    from bench.judges import PairRequest
-    from bench.evals.judge_checks import hh
-
     pairs = hh.load_pairs(Path(args.data_dir), args.hh_pairs)
     if judge.supports_pairs:
         prefs, seconds = _prefer(judge, [PairRequest(p["dialogue"], p["chosen"], p["rejected"]) for p in pairs],
@@ -193,9 +139,6 @@ def check_hh(judge, args, folder: Path) -> dict:
 
 
 def run(args) -> int:
-    from bench.judges import get_judge
-    from bench.judges.agreement import merge_previous, summary_text, write_check
-
     problem = _validate(args)
     if problem:
         return _fail(problem)
@@ -253,8 +196,6 @@ def _judged(block: dict) -> int:
 
 
 def print_table(result: dict) -> None:
-    from bench.judges.agreement import _interval, _value
-
     rows = [("reference", "measure", "value", "95% interval", "n", "wall s")]
     ver = result.get("verifier")
     if ver:

@@ -1,59 +1,40 @@
-"""`bench run`: train a student with one or more methods (every stage they need, cached), then evaluate it.
-
-    bench run --method adpa_plus --model smollm2-8l                  # embedded profile (the default)
-    bench run --method adpa_plus --model danube3-500m --profile paper --dry-run
-    bench run --method sft,dpo,dckd,adpa,adpa_plus --set stages.dckd.learning_rate=1e-5 --set data.train_limit=64
-
-Stages live in a content-addressed cache (--cache-dir, default $BENCH_CACHE_DIR/stages) shared by every run;
-the run directory (--run-dir) gets run.log, plan.json and results.json. Everything is checked (recipe, models,
-data, tokenizers) before the first stage runs.
-"""
+"""`bench run`: plan a student's stages, run them from the stage cache, write results.json (arguments:
+bench/arguments/run.py, which also says what the command does)."""
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import platform
 import sys
 import time
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from bench.errors import UsageError
+import torch
+import transformers
+from rich.console import Console
+from rich.table import Table
 
-from .args import existing_folder, output_folder, plain_name, whole_number
+from bench.datasets import data_dir as resolve_data_dir
+from bench.errors import UsageError
+from bench.io import write_json
+from bench.models import cache_dir
+from bench.pipeline.cache import StageCache
+from bench.pipeline.dry_run import estimate_tokens, example_counts, print_plan, recipe_counts
+from bench.pipeline.entries import run_entries
+from bench.pipeline.plan import build_plan
+from bench.pipeline.prepare import check_availability, prepare
+from bench.pipeline.runner import execute
+from bench.progress import Reporter, quiet_libraries
+from bench.recipe import load_recipe, profile_for
+from bench.results import update_results_file
+from methods.registry import METHODS, PAPER_METHODS
 
 log = logging.getLogger("bench.run")
 
 
-def register(sub) -> None:
-    p = sub.add_parser("run", help="train a student with a method (all stages it needs, cached) and evaluate it",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--method", required=True, help="method name, a comma-separated list, or 'all': the paper's five plus the "
-                   "recipe's extra_methods (see `bench list methods`)")
-    p.add_argument("--model", help="student: alias, hub id or local folder (default: the recipe's student)")
-    p.add_argument("--teacher", help="teacher base model (default: the recipe's teacher for this student)")
-    p.add_argument("--profile", default=None, help="recipe: embedded, paper, test, or a recipe .yaml file (default: the recipe that "
-                   "lists --model among its students, e.g. paper for danube3-500m; else embedded)")
-    p.add_argument("--data-dir", type=existing_folder, help="local data directory for offline data sets (default: $BENCH_DATA_DIR)")
-    p.add_argument("--seed", type=whole_number(0), help="overrides the recipe's seed")
-    p.add_argument("--run-dir", type=output_folder, help="where run.log, plan.json and results.json go (default: runs/<profile>-<student>-s<seed>)")
-    p.add_argument("--cache-dir", type=output_folder, help="stage cache (default: $BENCH_CACHE_DIR/stages)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a recipe field, e.g. --set stages.dckd.learning_rate=1e-5 --set eval.limit=20 (repeatable)")
-    p.add_argument("--dry-run", action="store_true", help="print the plan (stages, models, data, settings, cache state) and exit")
-    p.add_argument("--no-eval", action="store_true", help="train only; skip the evaluation stages")
-    p.add_argument("--teacher-rows", action="store_true", help="also evaluate the reference and DPO teachers (the table's teacher rows)")
-    p.add_argument("--only-stage", metavar="STAGE", help="run this one stage of the plan (its inputs must be cached) and stop: "
-                   "how a teacher's training stage runs under `accelerate launch` with several processes (README: Running the "
-                   "paper profile)")
-    p.add_argument("--study", type=plain_name, default="main", help="label stored with the results: 'main' for the table, e.g. 'figure5' for sweeps")
-    p.set_defaults(func=run)
-
-
 def method_names(spec: str, extra: list[str] = ()) -> list[str]:
     """``all``: the paper's Table-2 methods plus ``extra`` (the recipe's extra_methods)."""
-    from methods.registry import METHODS, PAPER_METHODS  # deferred: keeps bench --help fast
-
     names = [*PAPER_METHODS, *extra] if spec == "all" else [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [n for n in names if n not in METHODS]
     if unknown or not names:
@@ -87,11 +68,6 @@ def _restore_logging(handler: logging.Handler) -> None:
 
 
 def _meta(ctx, notes: list[str], rows: list[dict]) -> dict:
-    from importlib.metadata import PackageNotFoundError, version  # deferred: keeps bench --help fast
-
-    import torch
-    import transformers
-
     try:
         ours = version("adpa-bench")
     except PackageNotFoundError:  # a checkout that is not pip-installed
@@ -104,9 +80,6 @@ def _meta(ctx, notes: list[str], rows: list[dict]) -> dict:
 
 
 def _plan(args):
-    from bench.pipeline.plan import build_plan  # deferred: keeps bench --help fast
-    from bench.recipe import load_recipe, profile_for
-
     recipe = load_recipe(args.profile or profile_for(args.model), args.set)
     seed = recipe.seed if args.seed is None else args.seed
     student = args.model or recipe.student
@@ -117,14 +90,6 @@ def _plan(args):
 
 
 def run(args) -> int:
-    from rich.console import Console  # deferred: keeps bench --help fast
-
-    from bench.datasets import data_dir as resolve_data_dir
-    from bench.models import cache_dir
-    from bench.pipeline.cache import StageCache
-    from bench.pipeline.prepare import check_availability, prepare
-    from bench.progress import Reporter, quiet_libraries
-
     console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 200)
     recipe, seed, student, teacher, methods, plan = _plan(args)
     data_dir = resolve_data_dir(args.data_dir)
@@ -156,8 +121,6 @@ def run(args) -> int:
 
 
 def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, missing, cache) -> int:
-    from bench.pipeline.dry_run import estimate_tokens, example_counts, print_plan, recipe_counts  # deferred: keeps bench --help fast
-
     counts = example_counts(lambda kind: ctx.examples("student", kind)) if ctx else recipe_counts(recipe)
     print_plan(console, plan, recipe, student, teacher, methods, data_dir, missing, cache,
                estimate_tokens(plan, recipe, counts), ctx is not None)
@@ -165,11 +128,6 @@ def _dry_run(console, ctx, plan, recipe, student, teacher, methods, data_dir, mi
 
 
 def _execute(ctx, run_dir: Path, methods: list[str], study: str, only_stage: str | None = None) -> int:
-    from bench.io import write_json  # deferred: keeps bench --help fast
-    from bench.pipeline.entries import run_entries
-    from bench.pipeline.runner import execute
-    from bench.results import update_results_file
-
     console = ctx.reporter.console
     log.info("bench run %s: methods=%s student=%s teacher=%s seed=%s cache=%s", " ".join(sys.argv[1:]), methods,
              ctx.student, ctx.teacher, ctx.seed, ctx.cache.root)
@@ -199,8 +157,6 @@ def _execute(ctx, run_dir: Path, methods: list[str], study: str, only_stage: str
 
 
 def _print_summary(console, rows: list[dict], entries, seconds: float) -> None:
-    from rich.table import Table  # deferred: keeps bench --help fast
-
     table = Table(title=f"bench run: {seconds:.1f}s", box=None, header_style="bold")
     for col in ("stage", "status", "wall s", "cpu s"):
         table.add_column(col)

@@ -19,6 +19,7 @@ from bench import stats
 from bench.errors import BenchError
 from bench.judges import close_judges
 from bench.progress import Reporter
+from bench.results.compare import clusters
 from bench.results.schema import BenchmarkResult, MetricResult
 
 from . import BENCHMARKS
@@ -53,8 +54,6 @@ def with_interval(row: MetricResult) -> MetricResult:
             raise AssertionError(f"{row.benchmark}/{row.metric}: value {row.value} is not the mean of its "
                                  f"{len(scores)} item scores ({mean})")
         if row.interval is None:  # items that share a prompt are resampled by prompt (bench.results.compare)
-            from bench.results.compare import clusters
-
             found = clusters(row.benchmark, row.metric, row.item_scores)
             row.interval = stats.interval(scores, row.score_kind, [found[i] for i in row.item_scores] if found else None)
     elif row.interval is None and row.stderr is not None:

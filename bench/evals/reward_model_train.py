@@ -130,7 +130,7 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
     if n_kept == 0:
         raise ValueError(f"no training pair fits max_length={recipe.max_length} tokens")
 
-    from methods.precision import cuda_bf16_native  # compute capability >= 8.0, not is_bf16_supported()
+    from methods.precision import cuda_bf16_native  # deferred with torch above; compute capability >= 8.0, not is_bf16_supported()
 
     on_gpu = torch.cuda.is_available()
     args = RewardConfig(

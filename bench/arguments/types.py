@@ -1,4 +1,4 @@
-"""Argument types shared by the commands: a value that makes no sense is refused while parsing, in one line
+"""Argument types shared by the subcommands' parsers: a value that makes no sense is refused while parsing, in one line
 (``bench eval: error: argument --limit: must be a whole number >= 1, got 0``), before anything runs."""
 from __future__ import annotations
 

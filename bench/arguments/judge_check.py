@@ -1,0 +1,51 @@
+"""`bench judge-check --judge J`: how far a judge agrees with GPT-4 on MT-Bench, human HH preferences and the
+exact verifier.
+
+    bench judge-check --judge local-qwen0.5b:explain [--questions 24] [--models a,b,...] [--hh-pairs 400]
+                      [--verifier-pairs 120] [--references mt_bench,hh,verifier] [--threads N] [--data-dir DIR]
+
+The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
+judged whole (``--answer-tokens`` cuts only when given).
+
+Writes ``$BENCH_CACHE_DIR/judge_checks/<judge>.json`` (bench.judges.agreement; ``load_agreement`` reads it) and
+prints a table. Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
+new. The defaults (24 questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with
+--models and --questions / --hh-pairs first (the subsets are nested, so their judgments are reused).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_QUESTIONS = 24  # 3 per category
+DEFAULT_HH_PAIRS = 400
+DEFAULT_VERIFIER_PAIRS = 120
+
+
+def register(sub) -> None:
+    p = sub.add_parser("judge-check", help="measure a judge's agreement with GPT-4 (MT-Bench) and the exact verifier")
+    p.add_argument("--judge", required=True, help="judge id (local-smollm2, local-qwen0.5b, local-qwen1.5b[:greedy], openai:...)")
+    p.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
+                   help=f"MT-Bench questions graded for every model, spread over the 8 categories (default {DEFAULT_QUESTIONS})")
+    p.add_argument("--models", default=None, help="comma-separated models with GPT-4 published scores (default: all 25)")
+    p.add_argument("--answer-tokens", type=int, default=None,
+                   help="cut each published answer at this many SmolLM2-tokenizer tokens (default: never cut)")
+    p.add_argument("--hh-pairs", type=int, default=DEFAULT_HH_PAIRS,
+                   help=f"Anthropic HH harmless-base pairs judged (default {DEFAULT_HH_PAIRS}; chance 0.5)")
+    p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
+                   help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
+    p.add_argument("--references", default="verifier,mt_bench,hh", help="which references to measure (verifier, mt_bench, hh)")
+    p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
+                   "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
+    p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")
+    p.add_argument("--judge-retries", type=int, default=None, help="retries of a failed judge request")
+    p.add_argument("--judge-key-env", default=None, help="environment variable holding an API judge's key")
+    p.add_argument("--data-dir", type=Path, default=os.environ.get("BENCH_DATA_DIR"), help="shared data folder")
+    p.add_argument("--out", type=Path, default=None, help="folder for the result (default $BENCH_CACHE_DIR/judge_checks)")
+    p.set_defaults(func=main)
+
+
+def main(args) -> int:
+    from bench.commands.judge_check import run  # deferred: the checks import transformers, SciPy and pandas (seconds)
+
+    return run(args)
