@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import SAMPLE_TOPK, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig, Method, halves, shifted_forward
+from .base import LossConfig, halves, shifted_forward
 from .beyond_losses import skew_forward_kl, skew_reverse_kl
+from .on_samples import OnStudentSamples
 from .settings import MethodSettings, SamplingSchedule, in_range
 
 
@@ -33,25 +34,17 @@ class DistiLLM2Settings(MethodSettings):
 
     def check(self) -> None:
         in_range("alpha", self.alpha, 0.0, 1.0, high_open=True)
-        SamplingSchedule(self.sample_temperature, self.top_p, self.samples_per_prompt)
+        self.schedule()
+
+    def schedule(self) -> SamplingSchedule:
+        return SamplingSchedule(self.sample_temperature, self.top_p, self.samples_per_prompt)
 
 
-class DistiLLM2(Method):
+class DistiLLM2(OnStudentSamples):
     name = "distillm2"
     label = "DistiLLM-2"
-    headline = {}
     description = "DistiLLM-2: skew KL toward the DPO teacher on chosen answers + skew reverse KL on student samples."
-    data = "preference"
-    needs = frozenset({TEACHER_TOPK, STUDENT_SAMPLES, SAMPLE_TOPK})
-    init = "sft"
-    sample_generator = "sft"
-    second = "sample"
     Settings = DistiLLM2Settings
-    paper = False
-
-    def sampling(self, cfg):
-        s = self.settings(cfg)
-        return SamplingSchedule(s.sample_temperature, s.top_p, s.samples_per_prompt)
 
     def compute_loss(self, model, batch, cfg: LossConfig):
         s = self.settings(cfg)

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .base import SAMPLE_TOPK, STUDENT_SAMPLES, TEACHER_TOPK, LossConfig, Method, halves, shifted_forward
+from .base import LossConfig, halves, shifted_forward
 from .beyond_losses import generalized_jsd
+from .on_samples import OnStudentSamples
 from .settings import MethodSettings, SamplingSchedule, in_range
 
 
@@ -36,25 +37,17 @@ class GKDSettings(MethodSettings):
         in_range("lmbda", self.lmbda, 0.0, 1.0)
         in_range("beta", self.beta, 0.0, 1.0)
         in_range("temperature", self.temperature, 0.0, 10.0, low_open=True)
-        SamplingSchedule(self.temperature, self.top_p, self.samples_per_prompt)
+        self.schedule()
+
+    def schedule(self) -> SamplingSchedule:
+        return SamplingSchedule(self.temperature, self.top_p, self.samples_per_prompt)
 
 
-class GKD(Method):
+class GKD(OnStudentSamples):
     name = "gkd"
     label = "GKD"
-    headline = {}
     description = "GKD: generalised JSD to the DPO teacher's top-K on student samples (lambda) and chosen answers."
-    data = "preference"
-    needs = frozenset({TEACHER_TOPK, STUDENT_SAMPLES, SAMPLE_TOPK})
-    init = "sft"
-    sample_generator = "sft"
-    second = "sample"
     Settings = GKDSettings
-    paper = False
-
-    def sampling(self, cfg):
-        s = self.settings(cfg)
-        return SamplingSchedule(s.temperature, s.top_p, s.samples_per_prompt)
 
     def compute_loss(self, model, batch, cfg: LossConfig):
         s = self.settings(cfg)
