@@ -270,4 +270,4 @@ def run(ctx: EvalContext) -> BenchmarkResult:
 
 
 register(Benchmark(BENCHMARK, "AlpacaEval 2: win rate and length-controlled win rate against GPT-4 Turbo (alpaca_eval)", run,
-                   ("max_new_tokens", "batch_size")))
+                   ("max_new_tokens", "batch_size"), data="alpaca_eval"))

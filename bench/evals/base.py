@@ -63,6 +63,8 @@ class Benchmark:
     description: str
     run: Callable[[EvalContext], BenchmarkResult]
     options: tuple[str, ...] = ()  # the option names it reads (recipes are checked against them)
+    # The folder of the data directory it cannot run without (checked before a run trains anything); None: none.
+    data: str | None = None
 
 
 # Options every benchmark may receive (set by bench eval / the pipeline, read by the judges and exports).

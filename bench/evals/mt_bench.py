@@ -207,4 +207,4 @@ def run(ctx: EvalContext) -> BenchmarkResult:
 
 
 register(Benchmark(BENCHMARK, "MT-Bench: 80 two-turn questions, single-answer grading by a judge (FastChat llm_judge)", run,
-                   ("max_new_tokens", "batch_size")))
+                   ("max_new_tokens", "batch_size"), data="mt_bench"))

@@ -90,9 +90,18 @@ class StageCache:
     def abandon(self, tmp: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def commit(self, name: str, key: str, tmp: Path, manifest: dict) -> Path:
+    def commit(self, name: str, key: str, tmp: Path, manifest: dict, replace: bool = False) -> Path:
+        """Rename ``tmp`` into place. ``replace``: a stage computed again (an evaluation that had failed benchmarks)
+        takes the place of the done one; the old one is moved aside first, so a crash leaves the stage not done
+        (computed again next time), never half of each."""
         write_json(tmp / MANIFEST, {**manifest, "name": name, "key": key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
         final = self.final_dir(name, key)
+        if replace and final.exists():
+            old = final.with_name(f"{TMP_PREFIX}{final.name}-replaced-{os.getpid()}")
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+            return final
         if final.exists():  # a final dir without a manifest cannot come from commit(); a concurrent twin may have won
             if (final / MANIFEST).is_file():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -9,6 +9,7 @@ from methods.records import RecordError, sft_from_preference
 from methods.tokenize import Lengths, tokenize_preference, tokenize_sft
 
 from bench.datasets import DataUnavailable, get_source
+from bench.evals import BENCHMARKS
 from bench.recipe import Recipe
 
 from .cache import stable_hash
@@ -31,6 +32,21 @@ class RunData:
 
 
 KINDS = ("pref_train", "pref_teacher", "pref_test", "sft")
+
+
+def eval_data_availability(benchmarks: set[str], data_dir: Path | None) -> dict[str, str]:
+    """benchmark -> why the data it cannot run without is not here, for the benchmarks the plan evaluates: a run
+    learns it before training for an hour, not when its evaluation fails."""
+    missing = {}
+    for name in sorted(benchmarks):
+        folder = BENCHMARKS[name].data if name in BENCHMARKS else None
+        if folder is None:
+            continue
+        if data_dir is None:
+            missing[name] = f"reads {folder}/ of the data directory, and none is set: pass --data-dir or set BENCH_DATA_DIR"
+        elif not (Path(data_dir) / folder).is_dir():
+            missing[name] = f"{Path(data_dir) / folder} not found (the data directory holds {folder}/)"
+    return missing
 
 
 def data_items(recipe: Recipe) -> list[str]:

@@ -13,7 +13,7 @@ from bench.models import availability, fingerprint
 from bench.recipe import Recipe, RecipeError
 
 from .context import RunContext
-from .data import data_availability, load_run_data
+from .data import data_availability, eval_data_availability, load_run_data
 from .plan import Stage, base_models, compute_keys, uses_teacher
 
 log = logging.getLogger("bench.run")
@@ -29,6 +29,9 @@ def check_availability(plan: dict[str, Stage], recipe: Recipe, data_dir: Path | 
             missing[f"model {model}"] = reason
     for name, reason in data_availability(recipe, data_dir).items():
         missing[f"data set {name}"] = reason
+    evaluated = {b for stage in plan.values() if stage.kind == "eval" for b in stage.config["benchmarks"]}
+    for name, reason in eval_data_availability(evaluated, data_dir).items():
+        missing[f"benchmark {name}"] = reason
     return missing
 
 

@@ -23,7 +23,16 @@ def _cached_row(ctx: RunContext, name: str, key: str) -> dict:
             "dir": str(ctx.cache.final_dir(name, key)), "summary": manifest.get("summary", {})}
 
 
-def _run_stage(ctx: RunContext, name: str) -> dict:
+def _failed_benchmarks(ctx: RunContext, name: str) -> list[str]:
+    """The benchmarks a cached evaluation stage lost (a missing data directory, a judge server that died): the next
+    run evaluates that stage again instead of keeping the gap for good."""
+    stage = ctx.plan[name]
+    if stage.kind != "eval":
+        return []
+    return list(ctx.cache.manifest(name, stage.key).get("summary", {}).get("failed") or [])
+
+
+def _run_stage(ctx: RunContext, name: str, replace: bool = False) -> dict:
     stage = ctx.plan[name]
     tmp = ctx.cache.begin(name, stage.key)
     log.info("[%s] running into %s", name, tmp)
@@ -41,7 +50,7 @@ def _run_stage(ctx: RunContext, name: str) -> dict:
     manifest = {"kind": stage.kind, "role": stage.role, "config": stage.config, "deps": stage.deps,
                 "dep_keys": {r: ctx.plan[d].key for r, d in stage.deps.items()}, "base_model": stage.base_model,
                 "seed": ctx.seed, "wall_time_s": round(wall, 2), "cpu_time_s": round(cpu, 2), "summary": summary}
-    final = ctx.cache.commit(name, stage.key, tmp, manifest)
+    final = ctx.cache.commit(name, stage.key, tmp, manifest, replace=replace)
     ctx.reporter.console.print(f"{name:<18} done     {wall:7.1f}s (cpu {cpu:.1f}s)")
     log.info("[%s] done in %.1fs: %s", name, wall, summary)
     return {"stage": name, "status": "ran", "wall_time_s": round(wall, 2), "cpu_time_s": round(cpu, 2), "dir": str(final),
@@ -99,11 +108,15 @@ def execute(ctx: RunContext, only: str | None = None) -> list[dict]:
         console.print(f"[bold]stage {index}/{len(names)}[/bold] {name}")
         wait = lambda: console.print(f"{name}: another run is computing this stage; waiting for it")  # noqa: E731
         with ctx.cache.lock(name, stage.key, on_wait=wait):
-            if ctx.cache.is_done(name, stage.key):
+            failed = _failed_benchmarks(ctx, name) if ctx.cache.is_done(name, stage.key) else []
+            if failed:
+                console.print(f"{name}: cached with failed benchmarks ({', '.join(failed)}); evaluating it again")
+                log.warning("[%s] cached with failed benchmarks %s: evaluating it again", name, failed)
+            elif ctx.cache.is_done(name, stage.key):
                 console.print(f"[dim]{name:<18} cached   {ctx.cache.final_dir(name, stage.key)}[/dim]")
                 log.info("[%s] cached at %s", name, ctx.cache.final_dir(name, stage.key))
                 rows.append(_cached_row(ctx, name, stage.key))
                 continue
-            rows.append(_run_stage(ctx, name))
+            rows.append(_run_stage(ctx, name, replace=bool(failed)))
         gc.collect()
     return rows
