@@ -108,15 +108,16 @@ def execute(ctx: RunContext, only: str | None = None) -> list[dict]:
         console.print(f"[bold]stage {index}/{len(names)}[/bold] {name}")
         wait = lambda: console.print(f"{name}: another run is computing this stage; waiting for it")  # noqa: E731
         with ctx.cache.lock(name, stage.key, on_wait=wait):
-            failed = _failed_benchmarks(ctx, name) if ctx.cache.is_done(name, stage.key) else []
-            if failed:
-                console.print(f"{name}: cached with failed benchmarks ({', '.join(failed)}); evaluating it again")
-                log.warning("[%s] cached with failed benchmarks %s: evaluating it again", name, failed)
-            elif ctx.cache.is_done(name, stage.key):
+            done = ctx.cache.is_done(name, stage.key)
+            failed = _failed_benchmarks(ctx, name) if done else []
+            if done and not failed:
                 console.print(f"[dim]{name:<18} cached   {ctx.cache.final_dir(name, stage.key)}[/dim]")
                 log.info("[%s] cached at %s", name, ctx.cache.final_dir(name, stage.key))
                 rows.append(_cached_row(ctx, name, stage.key))
                 continue
+            if failed:
+                console.print(f"{name}: cached with failed benchmarks ({', '.join(failed)}); evaluating it again")
+                log.warning("[%s] cached with failed benchmarks %s: evaluating it again", name, failed)
             rows.append(_run_stage(ctx, name, replace=bool(failed)))
         gc.collect()
     return rows
