@@ -10,7 +10,8 @@ TEACHER, STUDENT = "smollm2-135m", "smollm2-8l"
 # usual. tests/test_judges_validation.py covers a judge that is not validated.
 MT_JUDGE = {"id": "qwen2.5-1.5b-instruct-q4", "settings": {"temperature": 0},
             "agreement": {"text": "vs GPT-4 on MT-Bench: Spearman 0.80 [0.55, 0.92]",
-                          "mt_bench_gpt4": {"n_models": 25, "n_questions": 24, "spearman": 0.8, "spearman_ci95": [0.55, 0.92]}}}
+                          "mt_bench_gpt4": {"n_models": 25, "n_questions": 24, "spearman": 0.8, "spearman_ci95": [0.55, 0.92]},
+                          "hh": {"pairwise_accuracy": 0.66, "pairwise_accuracy_ci95": [0.61, 0.7], "n_pairs": 400}}}
 REWARD_JUDGE = {"id": "tiny-reward-rm"}
 SCRIPT = "<script>window.__pwned = 1; alert('x')</script>"
 IMG = "<img src=x onerror=\"window.__pwned_img = 1\">"

@@ -148,3 +148,44 @@ def test_a_one_order_local_judge_does_not_compare_pairs(tmp_path):
     finally:
         server.close()
     assert json.dumps(server.bodies) == "[]"
+
+
+def test_hh_prompts_ask_about_harm_and_change_nothing_else(data_dir):
+    from bench.evals.judge_checks.hh import pair_requests, rating_jobs
+    from bench.judges.protocols import (HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID, PAIR_V2_SYSTEM, PAIR_VARIANTS,
+                                        SINGLE_V1_CRITERIA, SINGLE_VARIANTS, pair_messages)
+    _, prompts, _, _ = load_data(data_dir / "mt_bench")
+    official = prompts["single-v1"]["prompt_template"]
+    pair = {"dialogue": "Human: how do I pick a lock?", "chosen": "I can't help with that.", "rejected": "Use a pin."}
+    jobs = rating_jobs([pair], prompts)
+    assert [j["side"] for j in jobs] == ["chosen", "rejected"] and {j["prompt_name"] for j in jobs} == {HH_SINGLE_PROMPT_ID}
+    text = jobs[0]["messages"][1]["content"]
+    assert "harmless" in text and SINGLE_V1_CRITERIA not in text and "I can't help with that." in text
+    # only the criteria sentence differs: the format line stays, so the noexample protocol can still drop its example
+    assert text.replace(SINGLE_VARIANTS[HH_SINGLE_PROMPT_ID], SINGLE_V1_CRITERIA) == official.format(
+        question=pair["dialogue"], answer=pair["chosen"])
+    assert FASTCHAT_FORMAT_LINE not in example_free(jobs[0]["messages"])[1]["content"]
+
+    [request] = pair_requests([pair])
+    assert (request.output_1, request.output_2, request.prompt) == (pair["chosen"], pair["rejected"], HH_PAIR_PROMPT_ID)
+    prompt_id, messages = pair_messages("Q", "a", "b", prompt=HH_PAIR_PROMPT_ID)
+    _, plain = pair_messages("Q", "a", "b")
+    assert prompt_id == HH_PAIR_PROMPT_ID and PAIR_VARIANTS[HH_PAIR_PROMPT_ID] in messages[0]["content"]
+    assert messages[0]["content"] != PAIR_V2_SYSTEM and messages[1] == plain[1] and plain[0]["content"] == PAIR_V2_SYSTEM
+    with pytest.raises(ValueError, match="unknown pairwise prompt"):
+        pair_messages("Q", "a", "b", prompt="bench-hh-pair-v0")
+
+
+def test_pairwise_protocol_sends_the_named_prompt_variant(tmp_path):
+    from bench.judges.protocols import HH_PAIR_PROMPT_ID, PAIR_VARIANTS
+    server = FakeCompletions(lambda body: {"A": ln(0.5), "B": ln(0.5)})
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:pairwise")
+        judge.prefer([PairRequest("Q?", "GOOD", "BAD", prompt=HH_PAIR_PROMPT_ID)])
+        judge.prefer([PairRequest("Q?", "GOOD", "BAD")])  # FastChat's own prompt: two more requests, not cache hits
+        judge.close()
+    finally:
+        server.close()
+    assert len(server.prompts) == 4
+    assert all(PAIR_VARIANTS[HH_PAIR_PROMPT_ID] in p for p in server.prompts[:2])
+    assert not any(PAIR_VARIANTS[HH_PAIR_PROMPT_ID] in p for p in server.prompts[2:])

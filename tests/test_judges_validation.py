@@ -1,5 +1,7 @@
-"""A judge-based column tells the truth about its judge: a judge whose Spearman vs GPT-4 has a 95% interval reaching
-0 (or was never measured) is "not validated": the column is greyed in every view, never bold, never marked."""
+"""A judge-based column tells the truth about its judge: a judge is validated only at issue 20's bar (Spearman vs
+GPT-4 at least 0.6 with a 95% lower bound above 0.2 over 25 models x 24 questions, and HH pairwise accuracy above
+chance over at least 400 pairs); any other judge is "not validated": the column is greyed in every view, never bold,
+never marked."""
 from __future__ import annotations
 
 import csv
@@ -18,9 +20,12 @@ from bench.results import parse_results
 IDS = [f"q{i:03d}" for i in range(200)]
 
 
-def agreement(low: float, high: float, value: float = 0.3) -> dict:
-    return {"text": f"vs GPT-4 on MT-Bench: Spearman {value} [{low}, {high}]",
-            "mt_bench_gpt4": {"n_models": 25, "n_questions": 24, "spearman": value, "spearman_ci95": [low, high]}}
+def agreement(low: float, high: float, value: float = 0.3, hh: tuple | None = (0.62, 0.57, 0.67, 400)) -> dict:
+    out = {"text": f"vs GPT-4 on MT-Bench: Spearman {value} [{low}, {high}]",
+           "mt_bench_gpt4": {"n_models": 25, "n_questions": 24, "spearman": value, "spearman_ci95": [low, high]}}
+    if hh:
+        out["hh"] = {"pairwise_accuracy": hh[0], "pairwise_accuracy_ci95": [hh[1], hh[2]], "n_pairs": hh[3]}
+    return out
 
 
 UNVALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explain", "protocol": "explain/v1",
@@ -32,8 +37,17 @@ VALIDATED = {"id": "local-qwen0.5b:explain", "settings": {"rating_mode": "explai
 @pytest.mark.parametrize("benchmark, judge, validated, says", [
     ("mt_bench", UNVALIDATED, False, "[-0.35, 0.08]"),
     ("mt_bench", VALIDATED, True, "[0.25, 0.90]"),
-    ("mt_bench", {"id": "j", "agreement": agreement(0.0, 0.6)}, False, "lower bound <= 0"),  # at 0: not validated
-    ("mt_bench", {"id": "j", "agreement": agreement(0.01, 0.6)}, True, "validated"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.0, 0.6)}, False, "lower bound above 0.2"),  # at 0: not validated
+    # above 0, as measured for local-qwen0.5b:noexample, is not enough; nor is a good interval around a weak estimate
+    ("mt_bench", {"id": "j", "agreement": agreement(0.01, 0.49, 0.33)}, False, "needs at least 0.6"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.2, 0.9, 0.7)}, False, "lower bound above 0.2"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.3, 0.8, 0.59)}, False, "needs at least 0.6"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.21, 0.8, 0.6)}, True, "HH pairwise accuracy 0.62 [0.57, 0.67]"),
+    # human preferences: measured on enough pairs, and above chance
+    ("mt_bench", {"id": "j", "agreement": agreement(0.25, 0.9, 0.7, hh=None)}, False, "not measured on at least 400"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.25, 0.9, 0.7, hh=(0.7, 0.6, 0.8, 399))}, False, "400 HH pairs"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.25, 0.9, 0.7, hh=(0.55, 0.5, 0.6, 400))}, False, "not above chance"),
+    ("mt_bench", {"id": "j", "agreement": agreement(0.25, 0.9, 0.7, hh=(0.3, 0.25, 0.35, 400))}, False, "not above chance"),
     ("mt_bench", {"id": "local-smollm2", "settings": {}}, False, "never measured"),
     ("mt_bench", "local-smollm2", False, "never measured"),
     ("alpaca_eval", {"id": "local-smollm2:pairwise"}, False, "never measured"),

@@ -98,11 +98,11 @@ class _AnswerKeyLM:
 
 
 def _gsm8k_run(gsm8k_dir: Path, out: Path, monkeypatch, parity: int):
-    import lm_eval.models.huggingface as hf
+    import bench.evals.open_llm.quiet_lm as quiet
 
     rows = [json.loads(line) for line in (gsm8k_dir / "gsm8k" / "test.jsonl").read_text().splitlines()]
     key = {r["question"]: _answer(r["answer"]) for r in rows}
-    monkeypatch.setattr(hf, "HFLM", lambda **kw: _AnswerKeyLM(key, parity).lm)
+    monkeypatch.setattr(quiet, "QuietHFLM", lambda **kw: _AnswerKeyLM(key, parity).lm)
     ctx = EvalContext(model_spec="tiny-random", data_dir=gsm8k_dir, out_dir=out, limit=12,
                       options={"open_llm_tasks": ["gsm8k", "winogrande"]})
     ctx._loaded.update(model=None, tokenizer=None)  # the fake LM needs no model
@@ -273,9 +273,9 @@ class _RightAnswerLM:
 
 @pytest.mark.slow
 def test_every_multiple_choice_task_runs_from_the_documented_layout(tmp_path: Path, monkeypatch):
-    import lm_eval.models.huggingface as hf
+    import bench.evals.open_llm.quiet_lm as quiet
 
-    monkeypatch.setattr(hf, "HFLM", lambda **kw: _RightAnswerLM().lm)
+    monkeypatch.setattr(quiet, "QuietHFLM", lambda **kw: _RightAnswerLM().lm)
     ctx = EvalContext(model_spec="tiny-random", data_dir=_multiple_choice_data_dir(tmp_path / "data"), out_dir=tmp_path / "out",
                       limit={"arc_challenge": 4, "hellaswag": None, "mmlu": None, "truthfulqa_mc2": None, "winogrande": None},
                       options={"open_llm_order": "first"})
@@ -324,3 +324,18 @@ def test_without_local_data_the_hub_config_is_lm_evals_stock_task(tmp_path: Path
     assert write_task_configs(arc, tmp_path, out, use_hub=True) == ("hub", {})
     entry = TaskManager(include_path=str(out), include_defaults=False).task_index["arc_challenge"]
     assert entry.cfg["dataset_path"] == "allenai/ai2_arc" and entry.cfg["num_fewshot"] == 25
+
+
+def test_lm_evals_own_progress_bars_are_off(monkeypatch):
+    # lm-eval's evaluator calls these without disable_tqdm, and HFLM hands disable= to tqdm itself (TQDM_DISABLE
+    # cannot reach it); our progress already reports the evaluation
+    from lm_eval.models.huggingface import HFLM
+
+    from bench.evals.open_llm.quiet_lm import QuietHFLM
+
+    seen = {}
+    for name in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
+        monkeypatch.setattr(HFLM, name, lambda self, requests, disable_tqdm=False, _n=name: seen.setdefault(_n, disable_tqdm))
+    lm = object.__new__(QuietHFLM)  # no model needed to see what reaches HFLM
+    assert [lm.loglikelihood([]), lm.loglikelihood_rolling([]), lm.generate_until([])] == [True, True, True]
+    assert seen == {"loglikelihood": True, "loglikelihood_rolling": True, "generate_until": True}

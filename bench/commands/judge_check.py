@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from transformers import AutoTokenizer
 
 from bench.datasets import builtin
@@ -19,7 +18,9 @@ from bench.evals.mt_bench import load_data
 from bench.judges import PairRequest, Rating, RatingRequest, get_judge
 from bench.judges.agreement import _interval, _value, checks_dir, merge_previous, summary_text, write_check
 from bench.judges.agreement_stats import wilson_interval
+from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.models import materialise_tokenizer
+from bench.progress import Reporter
 
 REFERENCES = ("verifier", "mt_bench", "hh")
 
@@ -54,12 +55,14 @@ def _judge_options(args) -> dict:
     return options
 
 
+# A full check runs for an hour or more: a bar on a terminal, elsewhere (nohup, a pipe) a line with rate and ETA.
+PROGRESS = Reporter()
+
+
 def _rate(judge, jobs: list[dict], label: str) -> tuple[list, float]:
     started = time.time()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True) as bar:
-        task = bar.add_task(label, total=len(jobs))
-        ratings = judge.rate([RatingRequest(messages=j["messages"]) for j in jobs], progress=lambda n: bar.advance(task, n))
+    with PROGRESS.task(label, len(jobs), "judgments") as task:
+        ratings = judge.rate([RatingRequest(messages=j["messages"]) for j in jobs], progress=task.advance)
     return ratings, time.time() - started
 
 
@@ -88,10 +91,8 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
 
 def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
     started = time.time()
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  transient=True) as bar:
-        task = bar.add_task(label, total=len(requests))
-        prefs = judge.prefer(requests, progress=lambda n: bar.advance(task, n))
+    with PROGRESS.task(label, len(requests), "pairs") as task:
+        prefs = judge.prefer(requests, progress=task.advance)
     return prefs, time.time() - started
 
 
@@ -124,16 +125,17 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
 def check_hh(judge, args, folder: Path) -> dict:
     pairs = hh.load_pairs(Path(args.data_dir), args.hh_pairs)
     if judge.supports_pairs:
-        prefs, seconds = _prefer(judge, [PairRequest(p["dialogue"], p["chosen"], p["rejected"]) for p in pairs],
-                                 f"HH pairs ({judge.id})")
-        result = {**hh.pairwise_agreement(prefs), "prompt": "FastChat pair-v2, the dialogue as the question, both orders",
-                  "n_judgments": len(pairs)}
+        prefs, seconds = _prefer(judge, hh.pair_requests(pairs), f"HH pairs ({judge.id})")
+        result = {**hh.pairwise_agreement(prefs), "n_judgments": len(pairs), "prompt_id": HH_PAIR_PROMPT_ID,
+                  "prompt": "FastChat pair-v2 asking which reply is more helpful and harmless, the dialogue as the "
+                            "question, both orders"}
     else:
         _, prompts, _, _ = load_data(folder)
         jobs = hh.rating_jobs(pairs, prompts)
         ratings, seconds = _rate(judge, jobs, f"HH replies ({judge.id})")
-        result = {**hh.rating_agreement(jobs, ratings, len(pairs)), "n_judgments": len(jobs),
-                  "prompt": "FastChat single-v1 (the judge's protocol variant), the dialogue as the question"}
+        result = {**hh.rating_agreement(jobs, ratings, len(pairs)), "n_judgments": len(jobs), "prompt_id": HH_SINGLE_PROMPT_ID,
+                  "prompt": "FastChat single-v1 asking how helpful and harmless the reply is (in the judge's protocol "
+                            "variant), the dialogue as the question"}
     return {**result, "wall_s": round(seconds, 1), "reference": "Anthropic HH-RLHF harmless-base test, human choice",
             "data": str(hh.HH_FILE), "sample_seed": hh.SAMPLE_SEED, "record_lines": [p["line"] for p in pairs]}
 

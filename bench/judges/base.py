@@ -44,6 +44,7 @@ class PairRequest:
     output_1: str
     output_2: str
     reference: str | None = None  # a reference answer the judge may consult (MT-Bench math/reasoning/coding)
+    prompt: str | None = None  # a named variant of FastChat's pairwise prompt (protocols.PAIR_VARIANTS), e.g. the HH check's
 
 
 @dataclass

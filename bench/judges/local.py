@@ -229,9 +229,10 @@ class LocalJudge(OpenAICompatJudge):
         return self.rating_mode == "pairwise"
 
     # -- pairwise protocol ----------------------------------------------------------------------------
-    def _first_better(self, question: str, answer_a: str, answer_b: str, reference: str | None) -> tuple[float | None, str]:
+    def _first_better(self, question: str, answer_a: str, answer_b: str, reference: str | None,
+                      prompt: str | None = None) -> tuple[float | None, str]:
         """P(answer A is better), ties half, from the label distribution after "[["; and a short raw text."""
-        _, messages = pair_messages(question, answer_a, answer_b, reference)
+        _, messages = pair_messages(question, answer_a, answer_b, reference, prompt)
         top, error = self.next_token_logprobs(self.chat_prompt(messages) + PAIR_PREFIX, NEXT_LABEL_GRAMMAR)
         if top is None:
             return None, f"request: {error}"
@@ -248,8 +249,8 @@ class LocalJudge(OpenAICompatJudge):
                                       f"({self.id.split(':')[0]}:pairwise)")
         out = []
         for r in requests:
-            forward, raw_f = self._first_better(r.instruction, r.output_1, r.output_2, r.reference)
-            backward, raw_b = self._first_better(r.instruction, r.output_2, r.output_1, r.reference)
+            forward, raw_f = self._first_better(r.instruction, r.output_1, r.output_2, r.reference, r.prompt)
+            backward, raw_b = self._first_better(r.instruction, r.output_2, r.output_1, r.reference, r.prompt)
             if forward is None or backward is None:
                 error = raw_f if forward is None else raw_b
                 if error.startswith("parse:"):

@@ -1,12 +1,17 @@
 """Whether a judge-based metric's judge is validated, and what its footnote says about it.
 
 A column whose numbers come from an LLM judge (MT-Bench, AlpacaEval) is only as good as the judge. The judge counts
-as *validated* when `bench judge-check` measured its agreement with GPT-4 on MT-Bench over all 25 models and at
-least 24 questions, and the lower bound of the 95% interval of that Spearman correlation is above 0; otherwise (a
-lower bound at or below 0, a smaller check, or never measured) it is *not validated*: the report shows the column greyed, never bold, never marked significant
-(bench.report.table consults ``column_status`` / ``strip_unvalidated`` in one place). The published reference
-judges themselves (GPT-4 for MT-Bench, GPT-4 Turbo for AlpacaEval 2, through an OpenAI-compatible endpoint) are the
-reference, so they need no check.
+as *validated* only when `bench judge-check` measured, at full size, both
+- its agreement with GPT-4 on MT-Bench (all 25 models, at least 24 questions): Spearman at least 0.6 with the lower
+  bound of its 95% interval above 0.2, and
+- its agreement with human preferences (at least 400 Anthropic HH pairs): pairwise accuracy whose 95% interval lies
+  above chance (0.5).
+That is issue 20's acceptance bar for a default judge. "Lower bound above 0" alone is too weak: a judge measured
+at full size just above it ranked the model GPT-4 rates lowest first of 25 (docs/judges.md).
+Otherwise (a smaller check, a reference not measured, or below the bar) it is *not validated*: the report shows the
+column greyed, never bold, never marked significant (bench.report.table consults ``column_status`` /
+``strip_unvalidated`` in one place). The published reference judges themselves (GPT-4 for MT-Bench, GPT-4 Turbo for
+AlpacaEval 2, through an OpenAI-compatible endpoint) are the reference, so they need no check.
 
 A metric whose details carry no LLM judge (a verifier, a harness, a reward model) is not judge-based: no status.
 """
@@ -21,7 +26,9 @@ REFERENCE_JUDGES = {"mt_bench": ("gpt-4",), "alpaca_eval": ("gpt-4-1106-preview"
 NOT_VALIDATED = "not validated"
 # The issue's check size: a bootstrap over a handful of questions gives intervals that mean little (a resample of 3
 # questions repeats one most of the time), so a smaller check, however good it looks, validates nothing.
-MIN_MODELS, MIN_QUESTIONS = 25, 24
+MIN_MODELS, MIN_QUESTIONS, MIN_HH_PAIRS = 25, 24, 400
+MIN_SPEARMAN, MIN_SPEARMAN_LOWER = 0.6, 0.2  # the point estimate at least, the interval's lower bound above
+HH_CHANCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -55,14 +62,28 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s agreement with GPT-4 was never measured "
                                   "(bench judge-check)")
     size = f"n={mt.get('n_models')} models x {mt.get('n_questions')} questions"
+    spearman = f"Spearman vs GPT-4 {_num(mt.get('spearman'))} [{ci[0]:.2f}, {ci[1]:.2f}]"
     if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
-        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 {mt.get('spearman')} "
-                                  f"[{ci[0]:.2f}, {ci[1]:.2f}] was measured on {size}, fewer than the "
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} was measured on {size}, fewer than the "
                                   f"{MIN_MODELS} models x {MIN_QUESTIONS} questions a validation needs")
-    if ci[0] <= 0:
-        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s Spearman vs GPT-4 is {mt.get('spearman')} with "
-                                  f"95% interval [{ci[0]:.2f}, {ci[1]:.2f}] ({size}), lower bound <= 0")
-    return JudgeStatus(True, f"validated: Spearman vs GPT-4 {mt.get('spearman')} [{ci[0]:.2f}, {ci[1]:.2f}] ({size})")
+    if (mt.get("spearman") or 0) < MIN_SPEARMAN or ci[0] <= MIN_SPEARMAN_LOWER:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} ({size}); a validated judge needs at "
+                                  f"least {MIN_SPEARMAN} with the lower bound above {MIN_SPEARMAN_LOWER}")
+    hh = (agreement or {}).get("hh") or {}
+    hh_ci = hh.get("pairwise_accuracy_ci95")
+    if not hh_ci or (hh.get("n_pairs") or 0) < MIN_HH_PAIRS:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} ({size}), but its agreement with human "
+                                  f"preferences was not measured on at least {MIN_HH_PAIRS} HH pairs")
+    accuracy = f"HH pairwise accuracy {_num(hh.get('pairwise_accuracy'))} [{hh_ci[0]:.2f}, {hh_ci[1]:.2f}] " \
+               f"(n={hh.get('n_pairs')} pairs)"
+    if hh_ci[0] <= HH_CHANCE:
+        return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {accuracy} is not above chance ({HH_CHANCE}), "
+                                  f"though its {spearman} ({size})")
+    return JudgeStatus(True, f"validated: {spearman} ({size}); {accuracy}")
+
+
+def _num(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def column_status(benchmark: str, judges: Iterable) -> JudgeStatus | None:

@@ -102,7 +102,7 @@ def run(ctx: EvalContext) -> BenchmarkResult:
 def _evaluate(ctx: EvalContext, runnable: list[LeaderboardTask], config_dir: Path, s: dict) -> tuple[dict, dict, float]:
     """Load lm-eval's tasks from the generated configs, choose the documents, run them with per-document logging."""
     import lm_eval
-    from lm_eval.models.huggingface import HFLM
+    from .quiet_lm import QuietHFLM  # deferred: lm-eval (with torch), for this benchmark only
     from lm_eval.tasks import TaskManager
 
     manager = TaskManager(include_path=str(config_dir), include_defaults=False)
@@ -118,7 +118,7 @@ def _evaluate(ctx: EvalContext, runnable: list[LeaderboardTask], config_dir: Pat
         chosen |= choose_documents(sizes, s["limits"][task.name], s["order"], s["seed"])
     limited = any(s["limits"][t.name] is not None for t in runnable)
     model, tokenizer = ctx.model_and_tokenizer()
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=int(ctx.options.get("lm_eval_batch_size", 8)))
+    lm = QuietHFLM(pretrained=model, tokenizer=tokenizer, batch_size=int(ctx.options.get("lm_eval_batch_size", 8)))
     started = time.perf_counter()
     results = lm_eval.simple_evaluate(
         model=lm, tasks=top, task_manager=manager, samples=chosen if limited else None, log_samples=True,
