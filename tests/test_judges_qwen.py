@@ -32,7 +32,8 @@ CASES = [  # (question, correct answer, wrong answer)
 ]
 NOT_SEPARATING = "measured: this judge and protocol does not separate a correct from a wrong answer (docs/judges.md)"
 JUDGES = [pytest.param(j, marks=pytest.mark.xfail(strict=True, reason=NOT_SEPARATING))
-          for j in ("local-smollm2:pairwise", "local-qwen0.5b:pairwise", "local-qwen0.5b:explain")]
+          for j in ("local-smollm2:pairwise", "local-qwen0.5b:pairwise", "local-qwen0.5b:explain",
+                    "local-qwen0.5b:noexample")]  # noexample: the embedded profile's MT-Bench judge
 
 
 def _messages(question: str, answer: str) -> list[dict]:
