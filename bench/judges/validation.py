@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from .agreement import _interval, _value
+
 JUDGED_BENCHMARKS = ("mt_bench", "alpaca_eval")
 # The judges whose verdicts define the published numbers: model name behind an OpenAI-compatible endpoint.
 REFERENCE_JUDGES = {"mt_bench": ("gpt-4",), "alpaca_eval": ("gpt-4-1106-preview", "gpt-4-turbo")}
@@ -62,7 +64,7 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s agreement with GPT-4 was never measured "
                                   "(bench judge-check)")
     size = f"n={mt.get('n_models')} models x {mt.get('n_questions')} questions"
-    spearman = f"Spearman vs GPT-4 {_num(mt.get('spearman'))} [{ci[0]:.2f}, {ci[1]:.2f}]"
+    spearman = f"Spearman vs GPT-4 {_value(mt.get('spearman'))} {_interval(ci)}"
     if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} was measured on {size}, fewer than the "
                                   f"{MIN_MODELS} models x {MIN_QUESTIONS} questions a validation needs")
@@ -74,16 +76,11 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
     if not hh_ci or (hh.get("n_pairs") or 0) < MIN_HH_PAIRS:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} ({size}), but its agreement with human "
                                   f"preferences was not measured on at least {MIN_HH_PAIRS} HH pairs")
-    accuracy = f"HH pairwise accuracy {_num(hh.get('pairwise_accuracy'))} [{hh_ci[0]:.2f}, {hh_ci[1]:.2f}] " \
-               f"(n={hh.get('n_pairs')} pairs)"
+    accuracy = f"HH pairwise accuracy {_value(hh.get('pairwise_accuracy'))} {_interval(hh_ci)} (n={hh.get('n_pairs')} pairs)"
     if hh_ci[0] <= HH_CHANCE:
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {accuracy} is not above chance ({HH_CHANCE}), "
                                   f"though its {spearman} ({size})")
     return JudgeStatus(True, f"validated: {spearman} ({size}); {accuracy}")
-
-
-def _num(value) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
 
 
 def column_status(benchmark: str, judges: Iterable) -> JudgeStatus | None:
