@@ -42,7 +42,7 @@ class Task:
             self._bar.start()
             self._bar_id = self._bar.add_task(label, total=self.total)
         else:
-            reporter.console.print(f"{label}: {self.total} {unit}")
+            reporter.console.print(f"{label}: {self.total} {unit}", soft_wrap=True)
         log.info("[%s] start: %d %s", label, self.total, unit)
 
     def status(self) -> str:
@@ -57,7 +57,8 @@ class Task:
         if self._bar is not None:
             self._bar.update(self._bar_id, advance=int(n))
         elif now - self._last_line >= LINE_INTERVAL_S or self.done >= self.total:
-            self.reporter.console.print(self.status())
+            # soft_wrap: one line per report in a log, never cut at rich's default width of 80 columns
+            self.reporter.console.print(self.status(), soft_wrap=True)
             self._last_line = now
         if self.total <= 1000 or now - self._last_log >= 5.0 or self.done >= self.total:  # small tasks: every step
             log.info("%s", self.status())

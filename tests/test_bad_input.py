@@ -171,6 +171,17 @@ def test_data_dir_that_does_not_exist(command, tmp_path, capsys):
     assert f"argument --data-dir: {missing}: no such folder" in error_line(err, command[0])
 
 
+@pytest.mark.parametrize("benchmark, who", [("mt_bench", "MT-Bench"), ("alpaca_eval", "AlpacaEval")])
+def test_a_benchmark_without_the_data_directory_says_how_to_give_it(benchmark, who, monkeypatch):
+    from bench.evals import alpaca_eval, mt_bench
+    from bench.evals.base import EvalContext
+
+    monkeypatch.delenv("BENCH_DATA_DIR", raising=False)
+    read = {"mt_bench": lambda: mt_bench.data_dir(EvalContext("tiny-random")), "alpaca_eval": lambda: alpaca_eval.load_reference(None)}
+    with pytest.raises(FileNotFoundError, match=f"^{who} needs the data directory: pass --data-dir or set BENCH_DATA_DIR$"):
+        read[benchmark]()
+
+
 @pytest.mark.parametrize("name", ["a/b", " ", ".hidden", "-x", ""])
 def test_report_name_must_be_a_plain_file_name(name, tmp_path, capsys):
     from report_helpers import copy_doc, write

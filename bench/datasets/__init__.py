@@ -28,6 +28,14 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def data_folder(explicit: str | os.PathLike | None, folder: str, who: str) -> Path:
+    """``folder`` of the data directory, for a reader that cannot run without it (``who`` names it in the error)."""
+    root = data_dir(explicit)
+    if root is None:
+        raise FileNotFoundError(f"{who} needs the data directory: pass --data-dir or set BENCH_DATA_DIR")
+    return root / folder
+
+
 def get_source(name: str) -> DataSource:
     if name not in SOURCES:
         raise ValueError(f"unknown dataset {name!r}; choose one of: {' '.join(SOURCES)}")

@@ -31,6 +31,7 @@ from pathlib import Path
 from methods.generate import generate_text
 
 from bench import stats
+from bench.datasets import data_folder
 from bench.io import write_json
 from bench.judges import PairRequest, judge_cache_dir, judge_for
 from bench.judges.local import LocalJudge
@@ -49,10 +50,7 @@ LOCAL_KEY = "sk-local-no-key"  # llama.cpp's server checks no key, but the OpenA
 
 
 def load_reference(data_dir: Path | None) -> tuple[list[dict], Path]:
-    folder = data_dir or os.environ.get("BENCH_DATA_DIR")
-    if not folder:
-        raise FileNotFoundError("AlpacaEval needs the data directory: pass --data-dir or set BENCH_DATA_DIR")
-    path = require_file(Path(folder) / "alpaca_eval" / REFERENCE_FILE, "AlpacaEval reference outputs")
+    path = require_file(data_folder(data_dir, "alpaca_eval", "AlpacaEval") / REFERENCE_FILE, "AlpacaEval reference outputs")
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:

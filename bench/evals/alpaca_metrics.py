@@ -14,20 +14,21 @@ as alpaca_eval itself assumes.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from unittest import mock
 
 import pandas as pd
+
+from bench import datasets
 
 DF_GAMED = "df_gamed.csv"
 LC_FALLBACK = "length_controlled_minimal"
 
 
 def find_df_gamed(data_dir: Path | str | None) -> Path | None:
-    folder = data_dir or os.environ.get("BENCH_DATA_DIR")
-    if folder and (Path(folder) / "alpaca_eval" / DF_GAMED).is_file():
-        return Path(folder) / "alpaca_eval" / DF_GAMED
+    folder = datasets.data_dir(data_dir)
+    if folder and (folder / "alpaca_eval" / DF_GAMED).is_file():
+        return folder / "alpaca_eval" / DF_GAMED
     try:
         from alpaca_eval import constants
         from huggingface_hub import try_to_load_from_cache

@@ -15,7 +15,6 @@ model_id.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections import defaultdict
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from methods.generate import generate_text
 
+from bench.datasets import data_folder
 from bench.io import write_jsonl
 from bench.judges import RatingRequest, judge_for
 from bench.judges.parsing import PATTERN_SOURCE
@@ -47,10 +47,7 @@ DEFAULT_TEMPERATURE = 0.7  # FastChat's value for a category not in the table
 
 
 def data_dir(ctx: EvalContext) -> Path:
-    folder = ctx.data_dir or os.environ.get("BENCH_DATA_DIR")
-    if not folder:
-        raise FileNotFoundError("MT-Bench needs the data directory: pass --data-dir or set BENCH_DATA_DIR")
-    return Path(folder) / "mt_bench"
+    return data_folder(ctx.data_dir, "mt_bench", "MT-Bench")
 
 
 def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
