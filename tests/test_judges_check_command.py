@@ -69,6 +69,9 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     summary = load_agreement(judge_id, folder=fake_env / "checks")
     assert summary["mt_bench_gpt4"]["n_questions"] == 3 and "vs exact verifier" in summary["text"]
     assert summary["hh"]["n_pairs"] == 5 and "vs human HH preferences" in summary["text"]
+    # seconds per judgment sent, per reference and in all: the cold cost
+    refs = ("mt_bench", "verifier", "hh")
+    assert result["seconds_per_judgment"] == pytest.approx(sum(result[r]["wall_s"] for r in refs) / sent, abs=0.01)
 
     # Only one reference this time: the other's last measurement is kept, and cached judgments are not re-sent.
     with FaultyChatServer(length_judge) as server:
@@ -78,6 +81,10 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     kept = json.loads(path.read_text())
     assert kept["mt_bench"]["n_judgments"] == 12 and kept["verifier"]["n_prompts"] == ver["n_prompts"]
     assert kept["hh"]["n_pairs"] == 5
+    assert "agreement" not in kept["judge"]  # the file is the check, not a quote of the one it replaces
+    # every verifier judgment came from the cache: no cold cost measured, rather than a cost near 0 s
+    assert kept["verifier"]["cache_hits"] > 0 and kept["verifier"]["requests_sent"] == 0
+    assert kept["verifier"]["seconds_per_judgment"] is None and kept["seconds_per_judgment"] is None
 
 
 @pytest.mark.parametrize("args, message", [

@@ -173,3 +173,41 @@ def test_students_scored_identically_do_not_claim_a_zero_detectable_difference()
     p = 60 / 200
     expected = stats.detectable_difference(np.sqrt(p * (1 - p) * 600 / 599) * np.sqrt(2), 200)
     assert f"Verifier prompt {expected:.3f} (n = 200; the students were scored identically on every item" in line, line
+
+
+def _judged(method: str, passes: set[int], judge) -> dict:
+    row = entry(method, passes)
+    row["metrics"][0]["details"] = {"judge": judge}
+    return row
+
+
+QWEN = {"id": "local-qwen0.5b", "settings": {"model": "qwen", "rating_mode": "expected", "protocol": "expected/v1",
+                                               "prompt_id": "fastchat-single-v1"}}
+QWEN_NOEXAMPLE = {"id": "local-qwen0.5b:noexample", "settings": {**QWEN["settings"], "rating_mode": "noexample",
+                                                                 "protocol": "noexample/v1", "prompt_id": "bench-single-noexample-v1"}}
+
+
+@pytest.mark.parametrize("adpa_judge, compared", [
+    (QWEN, True),
+    ({**QWEN, "settings": {**QWEN["settings"], "threads": 8, "timeout_s": 60}}, True),  # how it ran, not what it rates
+    (QWEN_NOEXAMPLE, False),  # another protocol: the difference would be the judges'
+    ({**QWEN, "settings": {**QWEN["settings"], "prompt_id": "bench-single-noexample-v1"}}, False),
+    ({"id": "reward:/elsewhere/reward_models/632c78"}, False),
+])
+def test_rows_scored_by_different_judges_are_never_compared(adpa_judge, compared):
+    doc = {"schema": "adpa-bench/results/v2", "profile": "test",
+           "entries": [_judged("sft", BASE, QWEN), _judged("dpo", BASE, QWEN), _judged("adpa", BASE | set(range(100, 150)), adpa_judge)]}
+    results = parse_results(doc, "doc")
+    text = render_markdown(build_table(results))
+    row = cells(text)
+    assert row["ADPA"].endswith("▲S ▲D") is compared and row["ADPA"].startswith("**") is compared
+    stored = [c for c in results_to_dict(results)["comparisons"] if "adpa" in (c["method"], c["baseline"])]
+    assert (len(stored) > 0) is compared
+    assert ("2 judges: a row is compared (▲/▼, bold) only with rows scored by the same judge" in text) is not compared
+
+
+def test_a_reward_model_is_the_same_judge_wherever_its_cache_folder_lies():
+    here, there = {"id": "reward:/root/.cache/adpa-bench/reward_models/632c78"}, {"id": "reward:/work/cold/reward_models/632c78"}
+    doc = {"schema": "adpa-bench/results/v2", "profile": "test",
+           "entries": [_judged("sft", BASE, here), _judged("dpo", BASE, here), _judged("adpa", BASE | set(range(100, 150)), there)]}
+    assert cells(render_markdown(build_table(parse_results(doc, "doc"))))["ADPA"].endswith("▲S ▲D")

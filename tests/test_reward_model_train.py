@@ -1,6 +1,8 @@
 """The project's reward model: Bradley-Terry training learns an easy preference, and is cached by content."""
 from __future__ import annotations
 
+import contextlib
+import io
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -30,18 +32,22 @@ RECIPE = RewardModelRecipe(backbone="tiny-random", epochs=2, learning_rate=1e-3,
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     root = tmp_path_factory.mktemp("rm_cache")
-    return root, train_reward_model(easy_pairs(160, 0), easy_pairs(40, 1), RECIPE, cache_root=root)
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        result = train_reward_model(easy_pairs(160, 0), easy_pairs(40, 1), RECIPE, cache_root=root)
+    return root, result, printed.getvalue()
 
 
 @pytest.mark.slow
 def test_training_beats_chance_on_held_out_pairs(trained):
     from bench.judges.reward_model import RewardScorer
 
-    _, result = trained
+    _, result, printed = trained
     assert not result.from_cache and result.n_heldout == 40 and result.n_train == 160
     assert result.heldout_accuracy >= 0.85  # chance is 0.5; P(>= 34/40 | p=0.5) < 1e-5
     losses = result.info["logged_losses"]
     assert losses[-1] < losses[0]
+    assert printed == ""  # the Trainer's per-step dicts stay out of a cold run's log (the losses are kept above)
     # The recorded accuracy is what the saved model gives when scored again.
     accuracy, _ = rmt.heldout_accuracy(RewardScorer(result.path), easy_pairs(40, 1))
     assert accuracy == result.heldout_accuracy
@@ -51,7 +57,7 @@ def test_training_beats_chance_on_held_out_pairs(trained):
 
 @pytest.mark.slow
 def test_second_call_loads_from_cache_without_training(trained, monkeypatch):
-    root, first = trained
+    root, first, _ = trained
 
     def no_training(*args, **kwargs):
         raise AssertionError("trained again instead of loading the cache")

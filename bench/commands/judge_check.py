@@ -156,7 +156,10 @@ def run(args) -> int:
     except (ValueError, RuntimeError, OSError) as err:
         return _fail(f"--judge {args.judge}: {err}")
     started = time.time()
-    result = {"judge": judge.describe(), "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    sent_judgments: dict[str, float] = {}  # per reference: the judgments actually sent, not served from the cache
+    # The judge as measured, without describe()'s quote of its previous check: this file replaces that check.
+    described = {k: v for k, v in judge.describe().items() if k != "agreement"}
+    result = {"judge": described, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
               "cpu_count": os.cpu_count()}
     try:
         for ref in refs:
@@ -171,6 +174,7 @@ def run(args) -> int:
             sent, hits = (after[k] - before[k] for k in ("requests_sent", "cache_hits"))
             # Seconds per judgment that was actually sent (cached ones cost nothing): the cold cost.
             fresh = _judged(result[ref]) * sent / max(1, sent + hits)
+            sent_judgments[ref] = fresh
             result[ref].update({"requests_sent": sent, "cache_hits": hits,
                                 "seconds_per_judgment": round(result[ref]["wall_s"] / fresh, 2) if fresh >= 1 else None})
         result["judge_stats"] = judge.stats.as_dict()
@@ -180,9 +184,9 @@ def run(args) -> int:
         judge.close()
     result["wall_s"] = round(time.time() - started, 1)
     refs = [r for r in refs if r in result]
-    judged = sum(_judged(result[r]) for r in refs)
-    # Cache hits make this smaller than a cold run's cost; judge_stats says how many requests were sent.
-    result["seconds_per_judgment"] = round(sum(result[r]["wall_s"] for r in refs) / max(1, judged), 2)
+    # The cold cost, as for each reference: cached judgments cost nothing, so they are not counted (None: all cached).
+    fresh = sum(sent_judgments.get(r, 0) for r in refs)
+    result["seconds_per_judgment"] = round(sum(result[r]["wall_s"] for r in refs) / fresh, 2) if fresh >= 1 else None
     for ref in refs:
         result[ref]["measured"] = result["created"]
     result = merge_previous(result, args.out)  # a check of one reference keeps the other's last measurement

@@ -12,7 +12,9 @@ built under a temporary name and renamed into place, so a reader never sees half
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -138,10 +140,11 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
         per_device_train_batch_size=recipe.batch_size, warmup_steps=recipe.warmup_ratio, lr_scheduler_type="linear",
         max_length=recipe.max_length, seed=recipe.seed, data_seed=recipe.seed, bf16=on_gpu and cuda_bf16_native(),
         gradient_checkpointing=False, save_strategy="no", report_to=[], logging_steps=5, dataloader_num_workers=0,
-        disable_tqdm=False, use_cpu=not on_gpu,
+        disable_tqdm=True, use_cpu=not on_gpu,
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_dict(rows), processing_class=tokenizer)
-    trainer.train()
+    with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints a dict per logging step; log_history keeps them
+        trainer.train()
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     train_acc = [log["accuracy"] for log in trainer.state.log_history if "accuracy" in log and "loss" in log]
     trainer.model.config.pad_token_id = tokenizer.pad_token_id

@@ -74,6 +74,8 @@ class Column:
             parts.append(f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "") + " items per model")
         if self.interval_methods:
             parts.append(f"95% interval: {'; '.join(self.interval_methods)}")
+        if len(self.judges) > 1:  # bench.results.compare.judged_alike
+            parts.append(f"{len(self.judges)} judges: a row is compared (▲/▼, bold) only with rows scored by the same judge")
         parts += [f"judge agreement: {a}" for a in self.agreements]
         if self.judge_status:
             parts.append(f"judge {self.judge_status}" + (" (column greyed: no bold, no significance marks)"

@@ -10,6 +10,8 @@
   prompt) are tested and resampled by prompt (``CLUSTERED``).
 - The family: Holm's step-down over every comparison of one metric (one table column) across all blocks; the
   adjusted p decides marks and bold (``p_holm`` < 0.05). Too-few-item comparisons cannot reject and are left out.
+- One judge: rows whose metric was scored by different judges (another model, protocol or prompt: a results file
+  that keeps rows evaluated before the judge changed) are not compared; a difference would be the judges'.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from bench import stats
+from bench.judges.agreement import same_judge
 
 from .entries import MAIN_STUDY, TEACHER_ROWS
 
@@ -68,8 +71,31 @@ def seed_averaged(entries: Sequence["Entry"], benchmark: str, metric: str) -> tu
     return {item: float(np.mean(v)) for item, v in sums.items()}, kind
 
 
+def _judge_id(judge: dict) -> str:
+    name = str(judge.get("id") or judge.get("name") or "")
+    # a reward model is named by its cache folder, whose parent differs between machines; its content key does not
+    return "reward:" + name.rsplit("/", 1)[-1] if name.startswith("reward:") else name
+
+
+def _same_judge(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        sa, sb = a.get("settings") or {}, b.get("settings") or {}
+        return _judge_id(a) == _judge_id(b) and same_judge(sa, sb) and same_judge(sb, sa)
+    return a == b  # a judge named by a string (the exact verifier), or none
+
+
+def judged_alike(entries: Sequence["Entry"], benchmark: str, metric: str) -> bool:
+    """Whether one judge (id and the settings that decide its verdicts) scored this metric in every entry."""
+    judges = [row.details.get("judge") for e in entries if (row := e.metric(benchmark, metric)) is not None
+              and row.value is not None]
+    return all(_same_judge(judges[0], j) for j in judges[1:])
+
+
 def compare_groups(method: Sequence["Entry"], baseline: Sequence["Entry"], benchmark: str, metric: str) -> stats.Paired | None:
-    """method's seed-averaged items against baseline's on the shared item ids; None without shared items."""
+    """method's seed-averaged items against baseline's on the shared item ids; None without shared items, or where
+    the rows were scored by different judges."""
+    if not judged_alike([*method, *baseline], benchmark, metric):
+        return None
     a, kind = seed_averaged(method, benchmark, metric)
     b, kind_b = seed_averaged(baseline, benchmark, metric)
     if not a or not b or kind != kind_b:
