@@ -156,7 +156,6 @@ def run(args) -> int:
     except (ValueError, RuntimeError, OSError) as err:
         return _fail(f"--judge {args.judge}: {err}")
     started = time.time()
-    sent_judgments: dict[str, float] = {}  # per reference: the judgments actually sent, not served from the cache
     # The judge as measured, without describe()'s quote of its previous check: this file replaces that check.
     described = {k: v for k, v in judge.describe().items() if k != "agreement"}
     result = {"judge": described, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -171,12 +170,9 @@ def run(args) -> int:
             before = judge.stats.as_dict()
             result[ref] = check(judge, args, folder)
             after = judge.stats.as_dict()
-            sent, hits = (after[k] - before[k] for k in ("requests_sent", "cache_hits"))
-            # Seconds per judgment that was actually sent (cached ones cost nothing): the cold cost.
-            fresh = _judged(result[ref]) * sent / max(1, sent + hits)
-            sent_judgments[ref] = fresh
-            result[ref].update({"requests_sent": sent, "cache_hits": hits,
-                                "seconds_per_judgment": round(result[ref]["wall_s"] / fresh, 2) if fresh >= 1 else None})
+            result[ref].update({k: after[k] - before[k] for k in ("requests_sent", "cache_hits")})
+            fresh = _sent(result[ref])
+            result[ref]["seconds_per_judgment"] = round(result[ref]["wall_s"] / fresh, 2) if fresh >= 1 else None
         result["judge_stats"] = judge.stats.as_dict()
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
@@ -185,7 +181,7 @@ def run(args) -> int:
     result["wall_s"] = round(time.time() - started, 1)
     refs = [r for r in refs if r in result]
     # The cold cost, as for each reference: cached judgments cost nothing, so they are not counted (None: all cached).
-    fresh = sum(sent_judgments.get(r, 0) for r in refs)
+    fresh = sum(_sent(result[r]) for r in refs)
     result["seconds_per_judgment"] = round(sum(result[r]["wall_s"] for r in refs) / fresh, 2) if fresh >= 1 else None
     for ref in refs:
         result[ref]["measured"] = result["created"]
@@ -199,6 +195,12 @@ def run(args) -> int:
 
 def _judged(block: dict) -> int:
     return block.get("n_answers", block.get("n_judgments", 0))
+
+
+def _sent(block: dict) -> float:
+    """The judgments of a reference that were actually sent (cached ones cost nothing): what a cold run pays for."""
+    sent, hits = block["requests_sent"], block["cache_hits"]
+    return _judged(block) * sent / max(1, sent + hits)
 
 
 def print_table(result: dict) -> None:
