@@ -18,7 +18,7 @@ from typing import Sequence
 
 import torch
 from torch.utils.data import Dataset
-from transformers import Trainer, TrainingArguments
+from transformers import PrinterCallback, Trainer, TrainingArguments
 
 from .base import LossConfig, Method
 from .lm_head import use_fp32_lm_head
@@ -125,5 +125,8 @@ def train(method: Method, model, examples: Sequence[dict], pad_id: int, loss_con
         model=model, args=args, train_dataset=ExamplesDataset(examples), data_collator=method.collator(pad_id),
         method=method, loss_config=loss_config, callbacks=callbacks,
     )
+    # disable_tqdm makes the Trainer print every log dict to stdout (PrinterCallback); bench shows its own progress
+    # and the dicts stay in trainer.state.log_history.
+    trainer.remove_callback(PrinterCallback)
     trainer.train()
     return trainer

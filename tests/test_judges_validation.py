@@ -124,3 +124,20 @@ def test_html_greys_the_column(tmp_path):
 
     html = render_html(parse_results(_document(UNVALIDATED), "doc"), [], title="t")
     assert 'class="num unvalidated"' in html and "(judge not validated)" in html and "<strong>" not in html.split("<table")[1]
+
+
+def test_a_footnote_quotes_the_latest_check_of_each_judge_once():
+    # rows evaluated before and after a judge was checked again carry two checks of the same judge: quote the latest
+    old = {**UNVALIDATED, "agreement": {**agreement(-0.35, 0.08, -0.18), "judge": "local-qwen0.5b:explain",
+                                        "protocol": "explain/v1", "measured": "2026-12-01T10:00:00+00:00"}}
+    new = {**UNVALIDATED, "agreement": {**agreement(0.01, 0.49, 0.33), "judge": "local-qwen0.5b:explain",
+                                        "protocol": "explain/v1", "measured": "2026-12-03T10:00:00+00:00"}}
+    doc = _document(old)
+    for entry in doc["entries"][1:]:
+        entry["metrics"][0]["details"] = {"judge": new}
+    table = build_table(parse_results(doc, "doc"))
+    note = table.footnotes[table.columns[0].footnote - 1]
+    assert note.count("judge agreement:") == 1 and "[0.01, 0.49]" in note and "[-0.35, 0.08]" not in note
+    doc["entries"].reverse()  # the order of the rows does not decide which check is quoted
+    note = build_table(parse_results(doc, "doc")).footnotes[0]
+    assert note.count("judge agreement:") == 1 and "[0.01, 0.49]" in note

@@ -39,3 +39,17 @@ def test_a_trainer_step_follows_the_method_gradient(name, tokenizer, tiny_model,
     assert set(metrics) <= set(logged)  # every loss term is logged
     for key, value in metrics.items():
         assert logged[key] == pytest.approx(float(value), rel=1e-4, abs=1e-6), key
+
+
+def test_train_prints_nothing_and_keeps_the_log(tokenizer, tiny_model, tmp_path, capsys):
+    # disable_tqdm makes the Trainer print each log dict to stdout; bench shows its own progress, so train() removes
+    # that printer, and the dicts stay in the log history
+    from methods.trainer import train, training_arguments
+
+    method = get_method("sft")
+    args = training_arguments(str(tmp_path), learning_rate=1e-3, batch_size=2, max_steps=2, warmup_ratio=0.0,
+                              use_cpu=tiny_model.device.type == "cpu")
+    trainer = train(method, tiny_model, examples_for("sft", tokenizer, tiny_model, None, n=4), tokenizer.pad_token_id,
+                    LossConfig(), args)
+    assert capsys.readouterr().out == ""
+    assert [h["step"] for h in trainer.state.log_history if "loss" in h] == [1, 2]

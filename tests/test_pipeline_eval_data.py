@@ -53,3 +53,47 @@ def test_a_cached_evaluation_with_failed_benchmarks_is_evaluated_again(tmp_path,
     assert ctx.cache.manifest("eval_sft", stage.key)["summary"] == {"failed": []}
     assert [r["status"] for r in runner.execute(ctx)] == ["cached"] and len(calls) == 2
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".lock")) == [final.name]  # nothing left aside
+
+
+def test_only_the_lost_benchmarks_are_evaluated_again(tmp_path, monkeypatch):
+    # a judge server that died loses MT-Bench; the next run evaluates MT-Bench alone and keeps the verifier's result,
+    # answers and all, from the cached evaluation
+    from bench.evals import BenchmarkResult, MetricResult
+    from bench.pipeline import eval_stage
+    from bench.results.evaluation import load_evaluation
+
+    stage = SimpleNamespace(name="eval_sft", kind="eval", role="student", key="f" * 64, deps={"model": "sft"}, base_model=None,
+                            config={"benchmarks": ["gold", "mt_bench"], "limit": None, "profile": "test",
+                                    "options": {"model_id": "m"}, "curves": None})
+    trained = SimpleNamespace(name="sft", kind="train", key="s" * 64, deps={})
+    out = io.StringIO()
+    ctx = SimpleNamespace(plan={"sft": trained, "eval_sft": stage}, cache=StageCache(tmp_path / "stages"), seed=0,
+                          data_dir=None, model_dir=lambda name: tmp_path / name,
+                          reporter=SimpleNamespace(console=Console(file=out, width=200)))
+    ctx.cache.commit("sft", trained.key, ctx.cache.begin("sft", trained.key), {"summary": {}})  # the model: cached
+    calls = []
+
+    def fake_evaluate(model, names, *, out_dir, **_):
+        calls.append(list(names))
+        results = []
+        for name in names:
+            (out_dir / name).mkdir(parents=True)
+            (out_dir / name / "answers.jsonl").write_text(f"{name} in call {len(calls)}")
+            lost = name == "mt_bench" and len(calls) == 1
+            row = MetricResult(name, "score", None if lost else 0.5 + len(calls) / 10, n_items=0 if lost else 4,
+                               missing_reason="failed: the judge server died" if lost else None,
+                               details={"failed": True} if lost else {})
+            results.append(BenchmarkResult(name, [row]))
+        return results
+
+    monkeypatch.setattr(eval_stage, "evaluate", fake_evaluate)
+    assert [r["summary"].get("failed") for r in runner.execute(ctx)] == [None, ["mt_bench"]]
+    assert [r["summary"].get("failed") for r in runner.execute(ctx)] == [None, []]
+    assert calls == [["gold", "mt_bench"], ["mt_bench"]]
+    assert "eval_sft: kept gold from the cached evaluation; evaluating mt_bench" in out.getvalue()
+    final = ctx.cache.final_dir("eval_sft", stage.key)
+    values = {m.benchmark: m.value for m in load_evaluation(final / "evaluation.json").metrics}
+    assert values == {"gold": 0.6, "mt_bench": 0.7}  # the verifier's from the first call, MT-Bench's from the second
+    assert (final / "eval" / "gold" / "answers.jsonl").read_text() == "gold in call 1"
+    assert (final / "eval" / "mt_bench" / "answers.jsonl").read_text() == "mt_bench in call 2"
+    assert [r["status"] for r in runner.execute(ctx)] == ["cached", "cached"] and len(calls) == 2

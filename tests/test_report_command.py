@@ -129,3 +129,24 @@ def test_results_written_before_the_schema_change_still_render(tmp_path):
     assert rows == ["| tiny-random | SFT | 1 | 0.000 | 0.333 |", "|  | DPO | 1 | 0.500 | 0.667 |"], table
     assert "SFT" in (out / "old.html").read_text()
     assert json.loads((out / "old.results.json").read_text())["schema"] != "adpa-bench/results/v1"
+
+
+def test_methods_option_renders_only_the_rows_asked_for(tmp_path, capsys):
+    # `bench reproduce` passes the methods it ran: rows an earlier run of other methods left in a run folder's
+    # results.json (perhaps scored by another judge) must not reach the table
+    source = write(tmp_path / "r.json", copy_doc())
+    out = tmp_path / "out"
+    assert main(["report", str(source), "--out", str(out), "--methods", "ref_teacher,dpo_teacher,sft,dpo,adpa_plus"]) == 0
+    captured = capsys.readouterr()
+    assert "left out 10 entries of methods not asked for (adpa, dckd)" in captured.err
+    assert "rendered 5 entries" in captured.out
+    entries = json.loads((out / "table2.results.json").read_text())["entries"]
+    assert sorted(e["method"] for e in entries) == ["adpa_plus", "dpo", "dpo_teacher", "ref_teacher", "sft"]
+    md = (out / "table2.md").read_text()
+    assert "| ADPA+ |" in md and "| DCKD" not in md and "| ADPA |" not in md
+
+    assert main(["report", str(source), "--out", str(tmp_path / "bad"), "--methods", "sft,nonsense"]) == 2
+    assert "--methods: unknown row kind(s) nonsense" in capsys.readouterr().err
+    assert main(["report", str(source), "--out", str(tmp_path / "none"), "--methods", "simpo"]) == 2
+    assert "none of the inputs' entries is of these methods" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists() and not (tmp_path / "none").exists()

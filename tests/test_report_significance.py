@@ -192,6 +192,8 @@ QWEN_NOEXAMPLE = {"id": "local-qwen0.5b:noexample", "settings": {**QWEN["setting
     ({**QWEN, "settings": {**QWEN["settings"], "threads": 8, "timeout_s": 60}}, True),  # how it ran, not what it rates
     (QWEN_NOEXAMPLE, False),  # another protocol: the difference would be the judges'
     ({**QWEN, "settings": {**QWEN["settings"], "prompt_id": "bench-single-noexample-v1"}}, False),
+    # the same label in the footnote, but other weights: still two judges, and the footnote says so
+    ({**QWEN, "settings": {**QWEN["settings"], "model_sha256": "another-gguf"}}, False),
     ({"id": "reward:/elsewhere/reward_models/632c78"}, False),
 ])
 def test_rows_scored_by_different_judges_are_never_compared(adpa_judge, compared):

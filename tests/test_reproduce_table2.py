@@ -38,7 +38,17 @@ def test_reproduce_renders_the_grid_and_reruns_from_cache(tmp_path):
               for e in entries if e.get("study") == "figure5"}
     assert sweeps == {("dckd", 0.1, None), ("dckd", 0.3, None), ("adpa", None, 0.8), ("adpa", None, 1.6)}
 
+    # a row an earlier `bench run` of another method left in the run folder stays there, but not in the table
+    run_results = next(p for p in (tmp_path / "runs").glob("*/*/results.json") if "fig5" not in p.parent.name)
+    doc = json.loads(run_results.read_text())
+    doc["entries"].append({**next(e for e in doc["entries"] if e["method"] == "dpo"), "method": "simpo"})
+    run_results.write_text(json.dumps(doc))
+
     warm = _reproduce(tmp_path, env)
     assert warm.returncode == 0, warm.stderr[-4000:]
+    assert "left out 1 entries of methods not asked for (simpo)" in warm.stderr
+    assert "simpo" in {e["method"] for e in json.loads(run_results.read_text())["entries"]}
+    warm_entries = json.loads((reports / "table2.results.json").read_text())["entries"]
+    assert sorted(e["method"] for e in warm_entries) == sorted(e["method"] for e in entries)
     statuses = re.findall(r"^(\S+)\s+(cached|done)\s", warm.stderr, re.M)
     assert statuses and {status for _, status in statuses} == {"cached"}, statuses

@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--name", default="table2", type=plain_name, help="base name of the table files (default: %(default)s)")
     p.add_argument("--perf", help="optional perf JSON (a list of row objects, or {'rows': [...]}) shown in the HTML")
     p.add_argument("--title", help="report title (default: derived from --name and the profile)")
+    p.add_argument("--methods", help="comma-separated row kinds to render (methods, ref_teacher, dpo_teacher); entries "
+                                     "of any other method in the inputs are left out, and the count says so "
+                                     "(default: every entry)")
     p.set_defaults(func=main)
 
 

@@ -72,7 +72,8 @@ def check_verifier(judge, args, folder: Path) -> dict:
     jobs = ver.build_jobs(items, per_prompt, folder)
     ratings, seconds = _rate(judge, jobs, f"verifier answers ({judge.id})")
     return {**ver.agreement(per_prompt, jobs, ratings), "wall_s": round(seconds, 1),
-            "prompt": "MT-Bench single-v1 (bench.evals.mt_bench.judge_prompt), the built-in prompt as the question",
+            "prompt": "MT-Bench single-v1 (bench.evals.mt_bench.judge_prompt; in the judge's protocol variant), the "
+                      "built-in prompt as the question",
             "verifier_score": "strict fraction of constraints satisfied; pass = every constraint (strict)",
             "answer_generation": {"model": ver.ANSWER_MODEL, **ver.GENERATION}}
 

@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.commands.run import method_names
 from bench.recipe import load_recipe
+from bench.results import TEACHER_ROWS
 from methods.registry import METHODS
 
 # Figure 5 sweeps the headline hyperparameters its recipe lists grids for (figure5.alpha, figure5.gamma): each is
@@ -72,7 +74,10 @@ def run(args) -> int:
                     _bench(["run", "--method", method, "--study", "figure5", "--model", student, "--seed", str(seed),
                             "--run-dir", str(sweep_dir), *sets, *common])
                     results.append(str(sweep_dir / "results.json"))
-    _bench(["report", *results, "--out", str(args.out), "--name", args.name])
+    # The table shows this invocation's rows only: a run folder keeps the entries of earlier `bench run`s of other
+    # methods (results.json merges), which may be stale or scored by another judge.
+    rows = [*method_names("all", recipe.extra_methods), *TEACHER_ROWS]
+    _bench(["report", *results, "--out", str(args.out), "--name", args.name, "--methods", ",".join(rows)])
     print(f"bench reproduce: {len(results)} runs rendered into {args.out}/{args.name}.* in {time.monotonic() - start:.0f}s",
           file=sys.stderr)
     return 0

@@ -12,9 +12,7 @@ built under a temporary name and renamed into place, so a reader never sees half
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -111,7 +109,7 @@ def _freeze_below(model, train_layers: int | None) -> int:
 def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRecipe, work_dir: Path) -> dict:
     import torch
     from datasets import Dataset
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, PrinterCallback
     from trl import RewardConfig, RewardTrainer
 
     backbone_dir = materialise(recipe.backbone)
@@ -143,8 +141,8 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
         disable_tqdm=True, use_cpu=not on_gpu,
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_dict(rows), processing_class=tokenizer)
-    with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints a dict per logging step; log_history keeps them
-        trainer.train()
+    trainer.remove_callback(PrinterCallback)  # it prints a dict per logging step (disable_tqdm); log_history keeps them
+    trainer.train()
     losses = [log["loss"] for log in trainer.state.log_history if "loss" in log]
     train_acc = [log["accuracy"] for log in trainer.state.log_history if "accuracy" in log and "loss" in log]
     trainer.model.config.pad_token_id = tokenizer.pad_token_id

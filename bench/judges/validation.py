@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .agreement import _interval, _value
+from .agreement import _interval, _value, same_judge
 
 JUDGED_BENCHMARKS = ("mt_bench", "alpaca_eval")
 # The judges whose verdicts define the published numbers: model name behind an OpenAI-compatible endpoint.
@@ -83,9 +83,38 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
     return JudgeStatus(True, f"validated: {spearman} ({size}); {accuracy}")
 
 
+def _checked(judge) -> tuple[dict, str] | None:
+    """A judge dict that carries a dated agreement check, with the check's timestamp (``measured``, ISO)."""
+    agreement = judge.get("agreement") if isinstance(judge, dict) else None
+    if isinstance(agreement, dict) and agreement.get("measured"):
+        return judge.get("settings") or {}, str(agreement["measured"])
+    return None
+
+
+def _same_checked_judge(a, b) -> bool:
+    checked_a, checked_b = _checked(a), _checked(b)
+    return bool(checked_a and checked_b and _judge_id(a) == _judge_id(b)
+                and same_judge(checked_a[0], checked_b[0]) and same_judge(checked_b[0], checked_a[0]))
+
+
+def latest_checks(judges: Iterable) -> list:
+    """``judges`` (results' ``details["judge"]``) with, per judge (id and identity settings), only the one that carries
+    the latest dated agreement check: rows evaluated before and after a judge was checked again hold two checks of the
+    same judge, and the later replaced the earlier. Undated checks are all kept."""
+    out: list = []
+    for judge in judges:
+        twin = next((k for k, kept in enumerate(out) if _same_checked_judge(kept, judge)), None)
+        if twin is None:
+            out.append(judge)
+        elif _checked(judge)[1] > _checked(out[twin])[1]:
+            out[twin] = judge
+    return out
+
+
 def column_status(benchmark: str, judges: Iterable) -> JudgeStatus | None:
-    """One status for a column whose rows were judged by ``judges``: validated only if every judge is."""
-    statuses = [s for s in (judge_status(benchmark, j) for j in judges) if s is not None]
+    """One status for a column whose rows were judged by ``judges``: validated only if every judge is, each judged by
+    its latest check."""
+    statuses = [s for s in (judge_status(benchmark, j) for j in latest_checks(judges)) if s is not None]
     if not statuses:
         return judge_status(benchmark, None)
     failing = [s for s in statuses if not s.validated]

@@ -3,11 +3,13 @@ evaluation (bench.results.evaluation) with the training curve of the model's che
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from bench.evals import evaluate
-from bench.results import CurvePoint
-from bench.results.evaluation import Evaluation, save_evaluation
+from bench.evals.api import benchmark_names, failed
+from bench.results import CurvePoint, ResultsError
+from bench.results.evaluation import Evaluation, load_evaluation, save_evaluation
 
 from .context import RunContext
 from .plan import Stage
@@ -22,17 +24,59 @@ def _options(ctx: RunContext, stage: Stage) -> dict:
             "reference_model": str(ctx.model_dir(reference)) if reference else stage.config.get("reward_reference_base")}
 
 
+def _earlier(ctx: RunContext, stage: Stage) -> Evaluation | None:
+    """This very stage's cached evaluation (same key), if there is one: the runner evaluates a stage again when it
+    lost benchmarks (bench.pipeline.runner), and only those need running."""
+    if not ctx.cache.is_done(stage.name, stage.key):
+        return None
+    try:
+        return load_evaluation(ctx.cache.final_dir(stage.name, stage.key) / EVALUATION_FILE)
+    except ResultsError as err:
+        log.warning("[%s] the cached evaluation cannot be reused, every benchmark runs again: %s", stage.name, err)
+        return None
+
+
+def _keep(ctx: RunContext, stage: Stage, out: Path, earlier: Evaluation | None, names: list[str]) -> dict:
+    """The earlier evaluation's benchmarks that did not fail, with their answers and judgments copied into ``out``."""
+    if earlier is None:
+        return {}
+    lost = set(failed(earlier.benchmarks))
+    kept = {r.benchmark: r for r in earlier.benchmarks if r.benchmark in names and r.benchmark not in lost}
+    source = ctx.cache.final_dir(stage.name, stage.key) / "eval"
+    for name in kept:
+        if (source / name).is_dir():
+            shutil.copytree(source / name, out / "eval" / name)
+    if kept:
+        ctx.reporter.console.print(f"{stage.name}: kept {', '.join(kept)} from the cached evaluation; evaluating "
+                                   f"{', '.join(n for n in names if n not in kept)}")
+        log.info("[%s] kept from the cached evaluation: %s", stage.name, list(kept))
+    return kept
+
+
 def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
     cfg = stage.config
     model_dir = ctx.model_dir(stage.deps["model"])
-    results = evaluate(str(model_dir), cfg["benchmarks"], data_dir=ctx.data_dir, out_dir=out / "eval", limit=cfg["limit"],
-                       seed=ctx.seed, profile=cfg["profile"], options=_options(ctx, stage), reporter=ctx.reporter)
+    names = benchmark_names(cfg["benchmarks"])
+    earlier = _earlier(ctx, stage)
+    kept = _keep(ctx, stage, out, earlier, names)
+    todo = [n for n in names if n not in kept]
+    fresh = evaluate(str(model_dir), todo, data_dir=ctx.data_dir, out_dir=out / "eval", limit=cfg["limit"],
+                     seed=ctx.seed, profile=cfg["profile"], options=_options(ctx, stage), reporter=ctx.reporter) if todo else []
+    by_name = {**kept, **{r.benchmark: r for r in fresh}}
+    results = [by_name[n] for n in names if n in by_name] + [r for r in fresh if r.benchmark not in names]
     log.info("[%s] benchmark seconds: %s", stage.name, {r.benchmark: r.seconds for r in results})
-    curves = checkpoint_curve(ctx, stage, out, results) if cfg.get("curves") else []
+    curves = []
+    if cfg.get("curves"):
+        curve_kept = earlier is not None and earlier.curves and cfg["curves"]["benchmark"] in kept
+        if curve_kept:
+            source = ctx.cache.final_dir(stage.name, stage.key) / "curve"
+            if source.is_dir():
+                shutil.copytree(source, out / "curve")
+        curves = earlier.curves if curve_kept else checkpoint_curve(ctx, stage, out, results)
     evaluation = Evaluation(str(model_dir), results, {"stage": stage.name, "model_id": cfg["options"].get("model_id")}, curves)
     save_evaluation(evaluation, out / EVALUATION_FILE)
     return {"metrics": len(evaluation.metrics), "samples": len(evaluation.samples), "curve_points": len(curves),
-            "failed": [r.benchmark for r in results if any(m.details.get("failed") for m in r.metrics)]}
+            "failed": failed(results)}
 
 
 def checkpoint_curve(ctx: RunContext, stage: Stage, out: Path, final) -> list[CurvePoint]:

@@ -7,7 +7,6 @@ the stage's settings lets it run on), so a diverged model never reaches an evalu
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import os
 import shutil
@@ -168,9 +167,8 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     progress = StepProgress(ctx, stage.name, t["allow_nonfinite"])
     callbacks = [progress] + ([Checkpoints(model, tokenizer, out / "checkpoints", t["checkpoints"])] if t["checkpoints"] else [])
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints a dict per logging step
-            trainer = train(method, model, examples, tokenizer.pad_token_id, LossConfig.from_dict(cfg["loss"]), args,
-                            callbacks=callbacks)
+        trainer = train(method, model, examples, tokenizer.pad_token_id, LossConfig.from_dict(cfg["loss"]), args,
+                        callbacks=callbacks)
     finally:
         progress.close()
     write_jsonl(out / "log_history.jsonl", finite_or_none(trainer.state.log_history))

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from bench.judges.validation import column_status
+from bench.judges.validation import column_status, latest_checks
 from bench.results import Entry, MetricResult
+from bench.results.compare import distinct_judges
 
 # The paper's Table 2 shape: one column per headline metric, in this order (benchmark, metric, label).
 HEADLINE: tuple[tuple[str, str, str], ...] = (
@@ -47,7 +48,8 @@ class Column:
     decimals: int = 2
     higher_is_better: bool = True
     datasets: list[str] = field(default_factory=list)
-    judges: list[str] = field(default_factory=list)
+    judges: list[str] = field(default_factory=list)  # the judges' labels, for the footnote
+    n_judges: int = 1  # judges told apart as the comparisons tell them (bench.results.compare.distinct_judges)
     data_versions: list[str] = field(default_factory=list)
     descriptions: list[str] = field(default_factory=list)  # details.benchmark: how the evaluator names itself
     agreements: list[str] = field(default_factory=list)  # how far the judge can be trusted (bench judge-check)
@@ -74,8 +76,8 @@ class Column:
             parts.append(f"n = {n[0]}" + (f"-{n[-1]}" if len(n) > 1 else "") + " items per model")
         if self.interval_methods:
             parts.append(f"95% interval: {'; '.join(self.interval_methods)}")
-        if len(self.judges) > 1:  # bench.results.compare.judged_alike
-            parts.append(f"{len(self.judges)} judges: a row is compared (▲/▼, bold) only with rows scored by the same judge")
+        if self.n_judges > 1:  # bench.results.compare.judged_alike
+            parts.append(f"{self.n_judges} judges: a row is compared (▲/▼, bold) only with rows scored by the same judge")
         parts += [f"judge agreement: {a}" for a in self.agreements]
         if self.judge_status:
             parts.append(f"judge {self.judge_status}" + (" (column greyed: no bold, no significance marks)"
@@ -107,12 +109,16 @@ def _judge(details: dict) -> str | None:
     return str(judge) if judge else None
 
 
-def _agreement(details: dict) -> str | None:
-    judge = details.get("judge")
-    agreement = judge.get("agreement") if isinstance(judge, dict) else None
-    if isinstance(agreement, dict):
-        return str(agreement.get("text") or agreement.get("summary") or "")
-    return str(agreement) if agreement else None
+def _agreements(details: list[dict]) -> list[str]:
+    """The judges' recorded agreement, the latest check of each judge once (bench.judges.validation.latest_checks)."""
+    texts = []
+    for judge in latest_checks(d.get("judge") for d in details):
+        agreement = judge.get("agreement") if isinstance(judge, dict) else None
+        if isinstance(agreement, dict):
+            texts.append(str(agreement.get("text") or agreement.get("summary") or ""))
+        elif agreement:
+            texts.append(str(agreement))
+    return _unique(texts)
 
 
 def _unique(items) -> list:
@@ -132,9 +138,11 @@ def make_column(key: tuple[str, str], label: str, rows: list[MetricResult]) -> C
     return Column(
         key[0], key[1], label, decimals([r.value for r in rows if r.value is not None]), not lower_is_better,
         datasets=_unique(str(d.get("dataset") or DEFAULT_DATA.get(key[0], key[0])) for d in details),
-        judges=_unique(_judge(d) for d in details), data_versions=_unique(_version_text(d.get("data_version")) for d in details),
+        judges=_unique(_judge(d) for d in details),
+        n_judges=distinct_judges([r.details.get("judge") for r in rows if r.value is not None]),
+        data_versions=_unique(_version_text(d.get("data_version")) for d in details),
         descriptions=_unique(str(d["benchmark"]) for d in details if d.get("benchmark")),
-        agreements=_unique(_agreement(d) for d in details), n_items=[r.n_items for r in rows if r.value is not None],
+        agreements=_agreements(details), n_items=[r.n_items for r in rows if r.value is not None],
         interval_methods=_unique(r.interval.method for r in rows if r.interval),
         judge_validated=None if status is None else status.validated, judge_status=None if status is None else status.text)
 

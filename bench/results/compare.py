@@ -84,6 +84,15 @@ def _same_judge(a, b) -> bool:
     return a == b  # a judge named by a string (the exact verifier), or none
 
 
+def distinct_judges(judges: Sequence) -> int:
+    """How many different judges (as ``judged_alike`` tells them apart) the ``details["judge"]`` values hold."""
+    seen: list = []
+    for judge in judges:
+        if not any(_same_judge(judge, s) for s in seen):
+            seen.append(judge)
+    return len(seen)
+
+
 def judged_alike(entries: Sequence["Entry"], benchmark: str, metric: str) -> bool:
     """Whether one judge (id and the settings that decide its verdicts) scored this metric in every entry."""
     judges = [row.details.get("judge") for e in entries if (row := e.metric(benchmark, metric)) is not None
