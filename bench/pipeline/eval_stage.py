@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from bench.evals import evaluate
-from bench.evals.api import benchmark_names, failed
+from bench.evals.api import benchmark_names
 from bench.results import CurvePoint, ResultsError
 from bench.results.evaluation import Evaluation, load_evaluation, save_evaluation
 
@@ -22,6 +22,13 @@ def _options(ctx: RunContext, stage: Stage) -> dict:
     reference = stage.deps.get("reward_reference")
     return {**stage.config["options"],
             "reference_model": str(ctx.model_dir(reference)) if reference else stage.config.get("reward_reference_base")}
+
+
+def raised(results) -> list[str]:
+    """The benchmarks that raised (a missing data directory, a judge server that died): the runner evaluates the stage
+    again for them. A judge that answered but whose every rating was unparseable is a measurement (value None, its
+    failures counted), not a lost benchmark."""
+    return [r.benchmark for r in results if any(m.details.get("failed") for m in r.metrics)]
 
 
 def _earlier(ctx: RunContext, stage: Stage) -> Evaluation | None:
@@ -40,7 +47,7 @@ def _keep(ctx: RunContext, stage: Stage, out: Path, earlier: Evaluation | None, 
     """The earlier evaluation's benchmarks that did not fail, with their answers and judgments copied into ``out``."""
     if earlier is None:
         return {}
-    lost = set(failed(earlier.benchmarks))
+    lost = set(raised(earlier.benchmarks))
     kept = {r.benchmark: r for r in earlier.benchmarks if r.benchmark in names and r.benchmark not in lost}
     source = ctx.cache.final_dir(stage.name, stage.key) / "eval"
     for name in kept:
@@ -76,7 +83,7 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
     evaluation = Evaluation(str(model_dir), results, {"stage": stage.name, "model_id": cfg["options"].get("model_id")}, curves)
     save_evaluation(evaluation, out / EVALUATION_FILE)
     return {"metrics": len(evaluation.metrics), "samples": len(evaluation.samples), "curve_points": len(curves),
-            "failed": failed(results)}
+            "failed": raised(results)}
 
 
 def checkpoint_curve(ctx: RunContext, stage: Stage, out: Path, final) -> list[CurvePoint]:
