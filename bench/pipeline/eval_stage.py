@@ -69,12 +69,11 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
     todo = [n for n in names if n not in kept]
     fresh = evaluate(str(model_dir), todo, data_dir=ctx.data_dir, out_dir=out / "eval", limit=cfg["limit"],
                      seed=ctx.seed, profile=cfg["profile"], options=_options(ctx, stage), reporter=ctx.reporter) if todo else []
-    by_name = {**kept, **{r.benchmark: r for r in fresh}}
-    results = [by_name[n] for n in names if n in by_name] + [r for r in fresh if r.benchmark not in names]
+    results = [kept[n] if n in kept else fresh.pop(0) for n in names]  # evaluate: one result per name, in order
     log.info("[%s] benchmark seconds: %s", stage.name, {r.benchmark: r.seconds for r in results})
     curves = []
     if cfg.get("curves"):
-        curve_kept = earlier is not None and earlier.curves and cfg["curves"]["benchmark"] in kept
+        curve_kept = bool(earlier is not None and earlier.curves and cfg["curves"]["benchmark"] in kept)
         if curve_kept:
             source = ctx.cache.final_dir(stage.name, stage.key) / "curve"
             if source.is_dir():
