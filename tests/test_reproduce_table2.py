@@ -46,7 +46,7 @@ def test_reproduce_renders_the_grid_and_reruns_from_cache(tmp_path):
 
     warm = _reproduce(tmp_path, env)
     assert warm.returncode == 0, warm.stderr[-4000:]
-    assert "left out 1 entries of methods not asked for (simpo)" in warm.stderr
+    assert "left out 1 entry of methods not asked for (simpo)" in warm.stderr
     assert "simpo" in {e["method"] for e in json.loads(run_results.read_text())["entries"]}
     warm_entries = json.loads((reports / "table2.results.json").read_text())["entries"]
     assert sorted(e["method"] for e in warm_entries) == sorted(e["method"] for e in entries)

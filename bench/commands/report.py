@@ -30,7 +30,8 @@ def run(args) -> int:
         before = len(results.entries)
         results, left_out = only_methods(results, args.methods)
         if left_out:  # e.g. rows an earlier `bench run` of other methods left in the same run folder
-            print(f"bench report: left out {before - len(results.entries)} entries of methods not asked for "
+            n = before - len(results.entries)
+            print(f"bench report: left out {n} {'entry' if n == 1 else 'entries'} of methods not asked for "
                   f"({', '.join(left_out)})", file=sys.stderr)
         if not results.entries:
             raise UsageError(f"--methods {args.methods}: none of the inputs' entries is of these methods")
