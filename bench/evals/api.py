@@ -97,12 +97,14 @@ def evaluate(model_spec: str, benchmarks: str | Iterable[str], *, data_dir=None,
     return results
 
 
+def raised(results: Iterable[BenchmarkResult]) -> list[str]:
+    """Benchmarks that raised (a missing data directory, a judge server that died): a stage evaluates them again."""
+    return [r.benchmark for r in results if any(row.details.get("failed") for row in r.metrics)]
+
+
 def failed(results: Iterable[BenchmarkResult]) -> list[str]:
     """Benchmarks that raised, or whose every judged metric lost all its judgments."""
-    out = []
-    for result in results:
-        if any(row.details.get("failed") for row in result.metrics):
-            out.append(result.benchmark)
-        elif result.metrics and all(row.value is None and row.n_failures > 0 for row in result.metrics):
-            out.append(result.benchmark)
-    return out
+    results = list(results)
+    lost = set(raised(results))
+    return [r.benchmark for r in results if r.benchmark in lost
+            or (r.metrics and all(row.value is None and row.n_failures > 0 for row in r.metrics))]

@@ -31,6 +31,21 @@ def same_judge(stored: dict, settings: dict) -> bool:
     return all(stored.get(k) == settings.get(k) for k in IDENTITY_SETTINGS if not (k in LATER_SETTINGS and k not in stored))
 
 
+def _scoring_id(judge: dict) -> str:
+    name = str(judge.get("id") or judge.get("name") or "")
+    # a reward model is named by its cache folder, whose parent differs between machines; its content key does not
+    return "reward:" + name.rsplit("/", 1)[-1] if name.startswith("reward:") else name
+
+
+def same_scoring_judge(a, b) -> bool:
+    """Whether two results' ``details["judge"]`` name one judge: the same id and the same identity settings (both ways:
+    a setting only one side records counts), or, for a judge named by a string (the exact verifier), the same name."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        sa, sb = a.get("settings") or {}, b.get("settings") or {}
+        return _scoring_id(a) == _scoring_id(b) and same_judge(sa, sb) and same_judge(sb, sa)
+    return a == b
+
+
 SHIPPED_DIR = Path(__file__).parent / "measured"
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from .agreement import _interval, _value, same_judge
+from .agreement import _interval, _value, same_scoring_judge
 
 JUDGED_BENCHMARKS = ("mt_bench", "alpaca_eval")
 # The judges whose verdicts define the published numbers: model name behind an OpenAI-compatible endpoint.
@@ -83,18 +83,16 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
     return JudgeStatus(True, f"validated: {spearman} ({size}); {accuracy}")
 
 
-def _checked(judge) -> tuple[dict, str] | None:
-    """A judge dict that carries a dated agreement check, with the check's timestamp (``measured``, ISO)."""
+def _checked(judge) -> str | None:
+    """The timestamp (``measured``, ISO) of the agreement check a judge dict carries, if it is dated."""
     agreement = judge.get("agreement") if isinstance(judge, dict) else None
     if isinstance(agreement, dict) and agreement.get("measured"):
-        return judge.get("settings") or {}, str(agreement["measured"])
+        return str(agreement["measured"])
     return None
 
 
 def _same_checked_judge(a, b) -> bool:
-    checked_a, checked_b = _checked(a), _checked(b)
-    return bool(checked_a and checked_b and _judge_id(a) == _judge_id(b)
-                and same_judge(checked_a[0], checked_b[0]) and same_judge(checked_b[0], checked_a[0]))
+    return bool(_checked(a) and _checked(b) and same_scoring_judge(a, b))
 
 
 def latest_checks(judges: Iterable) -> list:
@@ -106,7 +104,7 @@ def latest_checks(judges: Iterable) -> list:
         twin = next((k for k, kept in enumerate(out) if _same_checked_judge(kept, judge)), None)
         if twin is None:
             out.append(judge)
-        elif _checked(judge)[1] > _checked(out[twin])[1]:
+        elif _checked(judge) > _checked(out[twin]):
             out[twin] = judge
     return out
 

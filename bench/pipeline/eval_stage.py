@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from bench.evals import evaluate
-from bench.evals.api import benchmark_names
+from bench.evals.api import benchmark_names, raised
 from bench.results import CurvePoint, ResultsError
 from bench.results.evaluation import Evaluation, load_evaluation, save_evaluation
 
@@ -24,35 +24,30 @@ def _options(ctx: RunContext, stage: Stage) -> dict:
             "reference_model": str(ctx.model_dir(reference)) if reference else stage.config.get("reward_reference_base")}
 
 
-def raised(results) -> list[str]:
-    """The benchmarks that raised (a missing data directory, a judge server that died): the runner evaluates the stage
-    again for them. A judge that answered but whose every rating was unparseable is a measurement (value None, its
-    failures counted), not a lost benchmark."""
-    return [r.benchmark for r in results if any(m.details.get("failed") for m in r.metrics)]
-
-
-def _earlier(ctx: RunContext, stage: Stage) -> Evaluation | None:
-    """This very stage's cached evaluation (same key), if there is one: the runner evaluates a stage again when it
-    lost benchmarks (bench.pipeline.runner), and only those need running."""
+def _earlier(ctx: RunContext, stage: Stage) -> tuple[Evaluation, Path] | None:
+    """This very stage's cached evaluation (same key) and its folder, if there is one: the runner evaluates a stage
+    again when it lost benchmarks (bench.pipeline.runner), and only those need running. A judge that answered but
+    whose every rating was unparseable is a measurement (value None, its failures counted), not a lost benchmark."""
     if not ctx.cache.is_done(stage.name, stage.key):
         return None
+    folder = ctx.cache.final_dir(stage.name, stage.key)
     try:
-        return load_evaluation(ctx.cache.final_dir(stage.name, stage.key) / EVALUATION_FILE)
+        return load_evaluation(folder / EVALUATION_FILE), folder
     except ResultsError as err:
         log.warning("[%s] the cached evaluation cannot be reused, every benchmark runs again: %s", stage.name, err)
         return None
 
 
-def _keep(ctx: RunContext, stage: Stage, out: Path, earlier: Evaluation | None, names: list[str]) -> dict:
+def _keep(ctx: RunContext, stage: Stage, out: Path, earlier: tuple[Evaluation, Path] | None, names: list[str]) -> dict:
     """The earlier evaluation's benchmarks that did not fail, with their answers and judgments copied into ``out``."""
     if earlier is None:
         return {}
-    lost = set(raised(earlier.benchmarks))
-    kept = {r.benchmark: r for r in earlier.benchmarks if r.benchmark in names and r.benchmark not in lost}
-    source = ctx.cache.final_dir(stage.name, stage.key) / "eval"
+    evaluation, folder = earlier
+    lost = set(raised(evaluation.benchmarks))
+    kept = {r.benchmark: r for r in evaluation.benchmarks if r.benchmark in names and r.benchmark not in lost}
     for name in kept:
-        if (source / name).is_dir():
-            shutil.copytree(source / name, out / "eval" / name)
+        if (folder / "eval" / name).is_dir():
+            shutil.copytree(folder / "eval" / name, out / "eval" / name)
     if kept:
         ctx.reporter.console.print(f"{stage.name}: kept {', '.join(kept)} from the cached evaluation; evaluating "
                                    f"{', '.join(n for n in names if n not in kept)}")
@@ -73,12 +68,13 @@ def run_eval(ctx: RunContext, stage: Stage, out: Path) -> dict:
     log.info("[%s] benchmark seconds: %s", stage.name, {r.benchmark: r.seconds for r in results})
     curves = []
     if cfg.get("curves"):
-        curve_kept = bool(earlier is not None and earlier.curves and cfg["curves"]["benchmark"] in kept)
-        if curve_kept:
-            source = ctx.cache.final_dir(stage.name, stage.key) / "curve"
-            if source.is_dir():
-                shutil.copytree(source, out / "curve")
-        curves = earlier.curves if curve_kept else checkpoint_curve(ctx, stage, out, results)
+        if earlier is not None and earlier[0].curves and cfg["curves"]["benchmark"] in kept:
+            evaluation, folder = earlier
+            if (folder / "curve").is_dir():
+                shutil.copytree(folder / "curve", out / "curve")
+            curves = evaluation.curves
+        else:
+            curves = checkpoint_curve(ctx, stage, out, results)
     evaluation = Evaluation(str(model_dir), results, {"stage": stage.name, "model_id": cfg["options"].get("model_id")}, curves)
     save_evaluation(evaluation, out / EVALUATION_FILE)
     return {"metrics": len(evaluation.metrics), "samples": len(evaluation.samples), "curve_points": len(curves),

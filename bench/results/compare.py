@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import numpy as np
 
 from bench import stats
-from bench.judges.agreement import same_judge
+from bench.judges.agreement import same_scoring_judge
 
 from .entries import MAIN_STUDY, TEACHER_ROWS
 
@@ -71,24 +71,11 @@ def seed_averaged(entries: Sequence["Entry"], benchmark: str, metric: str) -> tu
     return {item: float(np.mean(v)) for item, v in sums.items()}, kind
 
 
-def _judge_id(judge: dict) -> str:
-    name = str(judge.get("id") or judge.get("name") or "")
-    # a reward model is named by its cache folder, whose parent differs between machines; its content key does not
-    return "reward:" + name.rsplit("/", 1)[-1] if name.startswith("reward:") else name
-
-
-def _same_judge(a, b) -> bool:
-    if isinstance(a, dict) and isinstance(b, dict):
-        sa, sb = a.get("settings") or {}, b.get("settings") or {}
-        return _judge_id(a) == _judge_id(b) and same_judge(sa, sb) and same_judge(sb, sa)
-    return a == b  # a judge named by a string (the exact verifier), or none
-
-
 def distinct_judges(judges: Sequence) -> int:
     """How many different judges (as ``judged_alike`` tells them apart) the ``details["judge"]`` values hold."""
     seen: list = []
     for judge in judges:
-        if not any(_same_judge(judge, s) for s in seen):
+        if not any(same_scoring_judge(judge, s) for s in seen):
             seen.append(judge)
     return len(seen)
 
@@ -97,7 +84,7 @@ def judged_alike(entries: Sequence["Entry"], benchmark: str, metric: str) -> boo
     """Whether one judge (id and the settings that decide its verdicts) scored this metric in every entry."""
     judges = [row.details.get("judge") for e in entries if (row := e.metric(benchmark, metric)) is not None
               and row.value is not None]
-    return all(_same_judge(judges[0], j) for j in judges[1:])
+    return distinct_judges(judges) <= 1
 
 
 def compare_groups(method: Sequence["Entry"], baseline: Sequence["Entry"], benchmark: str, metric: str) -> stats.Paired | None:
