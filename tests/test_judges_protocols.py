@@ -189,3 +189,27 @@ def test_pairwise_protocol_sends_the_named_prompt_variant(tmp_path):
     assert len(server.prompts) == 4
     assert all(PAIR_VARIANTS[HH_PAIR_PROMPT_ID] in p for p in server.prompts[:2])
     assert not any(PAIR_VARIANTS[HH_PAIR_PROMPT_ID] in p for p in server.prompts[2:])
+
+
+def test_pairwise_protocol_sends_the_swapped_orders_of_a_shared_answer_one_after_another(tmp_path):
+    """Requests against one second answer go as a block, given orders first, then swapped (llama.cpp then reuses
+    the swapped prompts' common prefix, which ends in the shared answer); the preferences are those of one pair at
+    a time."""
+    server = FakeCompletions(_position_judge(0.8, 0.3))
+    requests = [PairRequest("Q1?", "GOOD one", "BAD base"), PairRequest("Q1?", "GOOD two", "BAD base"),
+                PairRequest("Q2?", "GOOD three", "BAD other")]
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen0.5b:pairwise")
+        prefs = judge.prefer(requests)
+        one_at_a_time = [judge.prefer([r])[0] for r in requests]  # cached: nothing more is sent
+        judge.close()
+    finally:
+        server.close()
+
+    def order(prompt):
+        first = min(("GOOD one", "GOOD two", "GOOD three", "BAD base", "BAD other"),
+                    key=lambda s: prompt.index(s) if s in prompt else len(prompt))
+        return first.split()[-1]
+    assert [order(p) for p in server.prompts] == ["one", "two", "base", "base", "three", "other"]
+    assert [(p.preference, p.consistent) for p in prefs] == [(p.preference, p.consistent) for p in one_at_a_time]
+    assert [2.0 - p.preference for p in prefs] == pytest.approx([0.5 * (0.8 + 0.7)] * 3)

@@ -243,28 +243,51 @@ class LocalJudge(OpenAICompatJudge):
 
     def prefer(self, requests: Sequence[PairRequest], progress=None) -> list[Preference]:
         """alpaca_eval's preference (1 = output_1 better, 2 = output_2 better), continuous: 2 - P(output_1 better),
-        P averaged over both orders. ``consistent``: whether both orders pick the same answer (ties: neither)."""
+        P averaged over both orders. ``consistent``: whether both orders pick the same answer (ties: neither).
+
+        Consecutive requests that share their second answer (judge-check's MT-Bench: every model against one
+        baseline answer per question) are sent as a block, first in the given order and then swapped: the swapped
+        prompts begin with that shared answer, and llama.cpp re-evaluates only what follows the common prefix of
+        consecutive prompts. Same requests and cache keys as one pair at a time, fewer prompt tokens evaluated."""
         if self.rating_mode != "pairwise":
             raise NotImplementedError(f"judge {self.id!r} compares pairs only with the pairwise protocol "
                                       f"({self.id.split(':')[0]}:pairwise)")
         out = []
-        for r in requests:
-            forward, raw_f = self._first_better(r.instruction, r.output_1, r.output_2, r.reference, r.prompt)
-            backward, raw_b = self._first_better(r.instruction, r.output_2, r.output_1, r.reference, r.prompt)
-            if forward is None or backward is None:
-                error = raw_f if forward is None else raw_b
-                if error.startswith("parse:"):
-                    self.stats.add(parse_failures=1)
-                out.append(Preference(None, None, error))
-            else:
-                p_first = 0.5 * (forward + (1.0 - backward))
-                consistent = (forward > 0.5) == (backward < 0.5) and forward != 0.5 and backward != 0.5
-                out.append(Preference(2.0 - p_first, f"P(output_1 better)={p_first:.3f}; order 1-2 {raw_f}; "
-                                                     f"order 2-1 {raw_b}", consistent=consistent))
-            if progress:
-                progress(1)
+        for block in _blocks_sharing_second_answer(requests):
+            forward = [self._first_better(r.instruction, r.output_1, r.output_2, r.reference, r.prompt) for r in block]
+            for r, (p_forward, raw_f) in zip(block, forward):
+                p_backward, raw_b = self._first_better(r.instruction, r.output_2, r.output_1, r.reference, r.prompt)
+                out.append(self._preference(p_forward, raw_f, p_backward, raw_b))
+                if progress:
+                    progress(1)
         return out
+
+    def _preference(self, forward: float | None, raw_f: str, backward: float | None, raw_b: str) -> Preference:
+        if forward is None or backward is None:
+            error = raw_f if forward is None else raw_b
+            if error.startswith("parse:"):
+                self.stats.add(parse_failures=1)
+            return Preference(None, None, error)
+        p_first = 0.5 * (forward + (1.0 - backward))
+        consistent = (forward > 0.5) == (backward < 0.5) and forward != 0.5 and backward != 0.5
+        return Preference(2.0 - p_first, f"P(output_1 better)={p_first:.3f}; order 1-2 {raw_f}; order 2-1 {raw_b}",
+                          consistent=consistent)
 
     def close(self) -> None:
         super().close()
         self.server.stop()
+
+
+def _blocks_sharing_second_answer(requests: Sequence[PairRequest]) -> list[list[PairRequest]]:
+    """Runs of consecutive requests with the same question, second answer, reference and prompt variant."""
+    blocks: list[list[PairRequest]] = []
+    for r in requests:
+        if blocks and _second_side(blocks[-1][-1]) == _second_side(r):
+            blocks[-1].append(r)
+        else:
+            blocks.append([r])
+    return blocks
+
+
+def _second_side(r: PairRequest) -> tuple:
+    return (r.instruction, r.output_2, r.reference, r.prompt)
