@@ -66,6 +66,20 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert hh["pairwise_accuracy"]["value"] == pytest.approx(sum(expected) / 5) and hh["pairwise_accuracy"]["n_pairs"] == 5
     assert hh["chance"] == 0.5 and len(hh["pairwise_accuracy"]["ci95"]) == 2 and "human HH pairs" in out
     assert "Spearman (model means)" in out and "pairwise accuracy (Wilson)" in out and "AUROC" in out
+    # The no-judge baseline beside each reference: the longer answer rated higher, by hand
+    longer = [1.0 if len(p["chosen"]) > len(p["rejected"]) else 0.5 if len(p["chosen"]) == len(p["rejected"]) else 0.0
+              for p in pairs]
+    assert hh["length_baseline"]["pairwise_accuracy"]["value"] == pytest.approx(sum(longer) / 5)
+    from scipy.stats import kendalltau, spearmanr
+
+    from bench.evals.judge_checks.mt_bench import published_scores
+    models = ["gpt-4", "alpaca-13b", "chatglm-6b", "vicuna-7b-v1.3"]
+    mean_chars = [sum(len(published_answers(data_dir / "mt_bench", m)[q][0]) for q in (81, 91, 101)) / 3 for m in models]
+    gpt4 = [published_scores(data_dir / "mt_bench")[m] for m in models]
+    assert mt["length_baseline"]["spearman"]["value"] == pytest.approx(spearmanr(mean_chars, gpt4)[0], abs=1e-4)
+    assert mt["length_baseline"]["kendall"]["value"] == pytest.approx(kendalltau(mean_chars, gpt4)[0], abs=1e-4)
+    assert ver["length_baseline"]["pairwise_accuracy"]["n_pairs"] == ver["pairwise_accuracy"]["n_pairs"]
+    assert out.count("no judge, length alone") == 3
     summary = load_agreement(judge_id, folder=fake_env / "checks")
     assert summary["mt_bench_gpt4"]["n_questions"] == 3 and "vs exact verifier" in summary["text"]
     assert summary["hh"]["n_pairs"] == 5 and "vs human HH preferences" in summary["text"]
@@ -111,3 +125,17 @@ def test_hh_pairs_are_split_at_the_last_assistant_turn(data_dir):
     assert more[:3] == first  # nested samples: a small check's judgments are reused by a larger one
     assert all(p["chosen"] != p["rejected"] and p["dialogue"].startswith("Human:") for p in more)
     assert len({p["line"] for p in more}) == 8
+
+
+def test_the_verifier_length_baseline_rates_the_longer_answer_higher():
+    def answer(text, score):
+        return {"source": "hand", "text": text, "score": score, "passed": score == 1.0}
+    per_prompt = [[answer("short and right", 1.0), answer("a much longer answer that is wrong", 0.0)],
+                  [answer("a long answer that follows every rule", 1.0), answer("wrong", 0.5)],
+                  [answer("right, and long enough", 1.0), answer("wrong, as long as it", 0.0)]]
+    jobs = [{"prompt": p, "answer": a} for p, answers in enumerate(per_prompt) for a in range(len(answers))]
+    base = check_verifier.length_baseline(per_prompt, jobs)
+    assert base["pairwise_accuracy"]["value"] == pytest.approx((0.0 + 1.0 + 1.0) / 3)
+    assert base["pairwise_accuracy"]["n_pairs"] == 3
+    # passing answers of 15, 37, 22 characters against failing ones of 34, 5, 20: 1 + 3 + 2 of 9 comparisons won
+    assert base["auroc"]["value"] == pytest.approx(6 / 9)

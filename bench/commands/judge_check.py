@@ -23,6 +23,7 @@ from bench.models import materialise_tokenizer
 from bench.progress import Reporter
 
 REFERENCES = ("verifier", "mt_bench", "hh")
+LENGTH_ROW = "no judge, length alone: "  # the baseline a judge must beat: the longer answer rated higher
 
 
 def _fail(message: str) -> int:
@@ -71,7 +72,8 @@ def check_verifier(judge, args, folder: Path) -> dict:
                                              Path(args.out or checks_dir()))
     jobs = ver.build_jobs(items, per_prompt, folder)
     ratings, seconds = _rate(judge, jobs, f"verifier answers ({judge.id})")
-    return {**ver.agreement(per_prompt, jobs, ratings), "wall_s": round(seconds, 1),
+    return {**ver.agreement(per_prompt, jobs, ratings), "length_baseline": ver.length_baseline(per_prompt, jobs),
+            "wall_s": round(seconds, 1),
             "prompt": "MT-Bench single-v1 (bench.evals.mt_bench.judge_prompt; in the judge's protocol variant), the "
                       "built-in prompt as the question",
             "verifier_score": "strict fraction of constraints satisfied; pass = every constraint (strict)",
@@ -117,7 +119,8 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
                  "position_consistency": _consistency(prefs)}
     else:
         ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
-    return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra, "wall_s": round(seconds, 1),
+    return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra,
+            "length_baseline": mt.length_baseline(jobs, gpt4, models, meta["question_ids"]), "wall_s": round(seconds, 1),
             "turn": 1, "answer_tokens": args.answer_tokens, "answers": "whole" if not args.answer_tokens else
             "cut at --answer-tokens SmolLM2-tokenizer tokens",
             "reference": "GPT-4 MT-Bench scores published by LMSYS (single grading, both turns, 80 questions)"}
@@ -137,7 +140,8 @@ def check_hh(judge, args, folder: Path) -> dict:
         result = {**hh.rating_agreement(jobs, ratings, len(pairs)), "n_judgments": len(jobs), "prompt_id": HH_SINGLE_PROMPT_ID,
                   "prompt": "FastChat single-v1 asking how helpful and harmless the reply is (in the judge's protocol "
                             "variant), the dialogue as the question"}
-    return {**result, "wall_s": round(seconds, 1), "reference": "Anthropic HH-RLHF harmless-base test, human choice",
+    return {**result, "length_baseline": hh.length_baseline(pairs), "wall_s": round(seconds, 1),
+            "reference": "Anthropic HH-RLHF harmless-base test, human choice",
             "data": str(hh.HH_FILE), "sample_seed": hh.SAMPLE_SEED, "record_lines": [p["line"] for p in pairs]}
 
 
@@ -214,6 +218,10 @@ def print_table(result: dict) -> None:
         rows.append(("", "  (prompt bootstrap)", "", _interval(acc["ci95_bootstrap_prompts"]), f"{acc['ties']} ties", ""))
         rows.append(("", "AUROC pass vs fail", _value(roc["value"]), _interval(roc["ci95"]),
                      f"{roc['n_pass']} pass / {roc['n_fail']} fail", ""))
+        if ver.get("length_baseline"):
+            base = ver["length_baseline"]["pairwise_accuracy"]
+            rows.append(("", LENGTH_ROW + "pairwise accuracy", _value(base["value"]), _interval(base["ci95_bootstrap_prompts"]),
+                         f"{base['n_pairs']} pairs", ""))
     mt = result.get("mt_bench")
     if mt:
         size = f"{mt['n_models']} models x {mt['n_questions']} q"
@@ -223,6 +231,9 @@ def print_table(result: dict) -> None:
         if mt.get("position_consistency"):
             pc = mt["position_consistency"]
             rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))
+        if mt.get("length_baseline"):
+            base = mt["length_baseline"]["spearman"]
+            rows.append(("", LENGTH_ROW + "Spearman", _value(base["value"]), _interval(base["ci95"]), size, ""))
     hh = result.get("hh")
     if hh:
         acc = hh["pairwise_accuracy"]
@@ -232,6 +243,10 @@ def print_table(result: dict) -> None:
         if hh.get("position_consistency"):
             pc = hh["position_consistency"]
             rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))
+        if hh.get("length_baseline"):
+            base = hh["length_baseline"]["pairwise_accuracy"]
+            rows.append(("", LENGTH_ROW + "pairwise accuracy", _value(base["value"]), _interval(base["ci95"]),
+                         f"{base['n_pairs']} pairs", ""))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"judge {result['judge']['id']} (rating: {result['judge']['settings'].get('rating_mode', 'n/a')}), "
           f"{result['wall_s']:.0f} s in all, {result.get('seconds_per_judgment', 'n/a')} s per judgment")

@@ -136,3 +136,9 @@ def pairwise_agreement(preferences: list) -> dict:
     outcomes = [None if p.preference is None else pair_outcomes([(2.0 - p.preference, p.preference - 1.0)])[0]
                 for p in preferences]
     return summarise(outcomes, [p.consistent for p in preferences])
+
+
+def length_baseline(pairs: list[dict]) -> dict:
+    """What a judge must beat: the longer reply taken as the better one (equal lengths: a tie)."""
+    outcomes = pair_outcomes([(float(len(p["chosen"])), float(len(p["rejected"]))) for p in pairs])
+    return {"measure": "the longer reply as the better one, no judge", **summarise(outcomes)}

@@ -21,8 +21,10 @@ import numpy as np
 
 from bench.evals.mt_bench import NEED_REF_CATS, judge_prompt, load_data, read_jsonl
 from bench.judges.agreement_stats import cluster_bootstrap, correlation, correlation_pvalue
+from bench.judges.base import Rating
 
 SCORES_FILE = "gpt4_published_scores.csv"
+LENGTH_MEASURE = "answer length in characters as the rating, no judge"
 BASELINE_MODEL = "gpt-3.5-turbo"  # the pairwise protocol's fixed reference answer (LMSYS's published answers)
 
 
@@ -133,3 +135,11 @@ def agreement(jobs: list[dict], ratings: list, gpt4: dict[str, float], models: l
         out[kind] = {"value": value, "ci95": cluster_bootstrap(len(question_ids), stat(kind)),
                      "pvalue": None if full is None else correlation_pvalue(kind, list(full), reference)}
     return out
+
+
+def length_baseline(jobs: list[dict], gpt4: dict[str, float], models: list[str], question_ids: list) -> dict:
+    """What a judge must beat: each answer's length in characters as its rating (GPT-4 itself favours longer
+    answers), compared with GPT-4's scores exactly as a judge's ratings are."""
+    lengths = [Rating(float(len(j["answer"])), None) for j in jobs]
+    full = agreement(jobs, lengths, gpt4, models, question_ids)
+    return {"measure": LENGTH_MEASURE, "spearman": full["spearman"], "kendall": full["kendall"]}

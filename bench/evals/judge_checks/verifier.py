@@ -21,6 +21,7 @@ from methods.generate import generate_text
 from bench.datasets import builtin
 from bench.evals.mt_bench import judge_prompt, load_data
 from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
+from bench.judges.base import Rating
 from bench.models import load_model, load_tokenizer
 
 ANSWER_MODEL = "smollm2-135m"
@@ -161,3 +162,11 @@ def agreement(per_prompt: list[list[dict]], jobs: list[dict], ratings: list) -> 
                                   "ci95_bootstrap_prompts": cluster_bootstrap(len(per_prompt), accuracy)},
             "auroc": {"value": auroc(passed, failed), "n_pass": len(passed), "n_fail": len(failed),
                       "ci95": cluster_bootstrap(len(per_prompt), lambda idx: auroc(*split(idx)))}}
+
+
+def length_baseline(per_prompt: list[list[dict]], jobs: list[dict]) -> dict:
+    """What a judge must beat: each answer's length in characters as its rating, scored as a judge's ratings are."""
+    lengths = [Rating(float(len(per_prompt[j["prompt"]][j["answer"]]["text"])), None) for j in jobs]
+    full = agreement(per_prompt, jobs, lengths)
+    return {"measure": "answer length in characters as the rating, no judge",
+            "pairwise_accuracy": full["pairwise_accuracy"], "auroc": full["auroc"]}
