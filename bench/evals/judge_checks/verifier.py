@@ -22,6 +22,8 @@ from bench.datasets import builtin
 from bench.evals.mt_bench import judge_prompt, load_data
 from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
 from bench.judges.base import Rating
+
+from .mt_bench import LENGTH_MEASURE
 from bench.models import load_model, load_tokenizer
 
 ANSWER_MODEL = "smollm2-135m"
@@ -168,5 +170,5 @@ def length_baseline(per_prompt: list[list[dict]], jobs: list[dict]) -> dict:
     """What a judge must beat: each answer's length in characters as its rating, scored as a judge's ratings are."""
     lengths = [Rating(float(len(per_prompt[j["prompt"]][j["answer"]]["text"])), None) for j in jobs]
     full = agreement(per_prompt, jobs, lengths)
-    return {"measure": "answer length in characters as the rating, no judge",
+    return {"measure": LENGTH_MEASURE,
             "pairwise_accuracy": full["pairwise_accuracy"], "auroc": full["auroc"]}
