@@ -174,6 +174,30 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
             assert result.get("hh", {}).get("pairwise_accuracy", {}).get("n_pairs", 400) >= 400, path
 
 
+def test_shipped_length_baselines_are_what_the_data_gives(data_dir):
+    """A shipped check's no-judge baseline (answer length as the rating) is recomputed from the data on the check's
+    own questions and HH pairs: a number edited by hand, or a baseline of other answers, fails here. (The verifier's
+    needs SmolLM2's answers, minutes: `bench judge-check --length-only` checks its answers when it adds it.)"""
+    from bench.evals.judge_checks import length_baselines
+    from bench.judges.agreement import SHIPPED_DIR, _finite
+
+    recomputed, compared = {}, 0
+    for path in sorted(SHIPPED_DIR.glob("*.json")):
+        result = json.loads(path.read_text())
+        for ref, rebuild in (("mt_bench", lambda b: length_baselines.mt_bench(b, data_dir / "mt_bench", str(path))),
+                             ("hh", lambda b: length_baselines.hh_pairs(b, data_dir, str(path)))):
+            block = result.get(ref) or {}
+            if not block.get("length_baseline"):
+                continue
+            key = (ref, json.dumps(block.get("question_ids") or block.get("record_lines")))
+            if key not in recomputed:  # the full checks share their questions and pairs
+                recomputed[key] = _finite(rebuild(block))  # rounded as the check file is
+            shipped = {k: v for k, v in block["length_baseline"].items() if k not in ("added", "added_by")}
+            assert shipped == recomputed[key], (path.name, ref)
+            compared += 1
+    assert compared >= 9  # five full MT-Bench checks and four with HH, all with a baseline
+
+
 def test_reports_quote_the_prompt_resampled_agreement_interval(tmp_path):
     """Answers to one prompt are not independent: 31 pairs on 13 prompts gave 0.68 [0.50, 0.81] as if independent and
     [0.47, 0.87] with prompts resampled; the summary quotes the latter (the shipped qwen0.5b check)."""

@@ -139,3 +139,46 @@ def test_the_verifier_length_baseline_rates_the_longer_answer_higher():
     assert base["pairwise_accuracy"]["n_pairs"] == 3
     # passing answers of 15, 37, 22 characters against failing ones of 34, 5, 20: 1 + 3 + 2 of 9 comparisons won
     assert base["auroc"]["value"] == pytest.approx(6 / 9)
+
+
+def test_length_only_adds_the_baseline_a_full_check_would_have_recorded(fake_env, data_dir, capsys):
+    """A check made before checks recorded the no-judge baseline gains it without running the judge: the same numbers
+    the full check computes; a check whose recorded questions the data no longer gives is refused, file untouched."""
+    out = fake_env / "checks"
+    with FaultyChatServer(length_judge) as server:
+        judge_id = f"openai:fake@{server.base_url}"
+        assert main(["judge-check", "--judge", judge_id, "--questions", "3", "--models", "gpt-4,alpaca-13b,chatglm-6b",
+                     "--verifier-pairs", "6", "--hh-pairs", "5", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    [path] = out.glob("*.json")
+    full = json.loads(path.read_text())
+    old = {k: ({kk: vv for kk, vv in v.items() if kk != "length_baseline"} if isinstance(v, dict) else v)
+           for k, v in full.items()}
+    path.write_text(json.dumps(old))
+    capsys.readouterr()
+    # no judge runs: the server is gone, and a judge request would fail
+    assert main(["judge-check", "--judge", judge_id, "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert "length baseline added to mt_bench, hh, verifier" in capsys.readouterr().out
+    added = json.loads(path.read_text())
+    for ref in ("mt_bench", "hh", "verifier"):
+        base = dict(added[ref]["length_baseline"])
+        assert base.pop("added_by").startswith("bench judge-check --length-only") and base.pop("added")
+        assert base == full[ref]["length_baseline"], ref
+        assert {k: v for k, v in added[ref].items() if k != "length_baseline"} == old[ref]  # the judge's numbers untouched
+    text = load_agreement(judge_id, folder=out)["text"]
+    spearman = full["mt_bench"]["length_baseline"]["spearman"]
+    assert f"Spearman {full['mt_bench']['spearman']['value']:.2f}" in text
+    assert f"(answer length alone (no judge): {spearman['value']:.2f} [{spearman['ci95'][0]:.2f}, " in text
+    assert text.count("answer length alone (no judge)") == 3
+    # again: nothing to add, nothing rewritten
+    before = path.read_text()
+    assert main(["judge-check", "--judge", judge_id, "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert path.read_text() == before and "every reference has its length baseline" in capsys.readouterr().out
+    # recorded questions the data does not give: refused with one line naming the file and the field
+    old["mt_bench"]["question_ids"] = [81, 91, 102]
+    path.write_text(json.dumps(old))
+    assert main(["judge-check", "--judge", judge_id, "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "field mt_bench.question_ids" in err and "Traceback" not in err
+    assert json.loads(path.read_text()) == old
+    assert main(["judge-check", "--judge", "local-nosuch", "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 2
+    assert "not found" in capsys.readouterr().err

@@ -9,7 +9,7 @@ judged whole (``--answer-tokens`` cuts only when given).
 
 Writes ``$BENCH_CACHE_DIR/judge_checks/<judge>.json`` (bench.judges.agreement; ``load_agreement`` reads it) and
 prints a table; beside each reference, the same answers rated by their length alone (no judge: what a judge must
-beat). Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
+beat; ``--length-only`` adds it to a check made before checks recorded it, without running the judge). Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
 new. The defaults (24 questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with
 --models and --questions / --hh-pairs first (the subsets are nested, so their judgments are reused).
 """
@@ -43,6 +43,9 @@ def register(sub) -> None:
     p.add_argument("--judge-key-env", default=None, help="environment variable holding an API judge's key")
     p.add_argument("--data-dir", type=Path, default=os.environ.get("BENCH_DATA_DIR"), help="shared data folder")
     p.add_argument("--out", type=Path, default=None, help="folder for the result (default $BENCH_CACHE_DIR/judge_checks)")
+    p.add_argument("--length-only", action="store_true",
+                   help="run no judge: add the no-judge length baseline to the judge's existing check in --out (one "
+                        "made before checks recorded it), recomputed from the data on the check's own questions and pairs")
     p.set_defaults(func=main)
 
 

@@ -3,6 +3,7 @@ verifier, write the agreement file and print its table (arguments: bench/argumen
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sys
 import time
@@ -14,9 +15,11 @@ from bench.datasets import builtin
 from bench.evals.judge_checks import hh
 from bench.evals.judge_checks import mt_bench as mt
 from bench.evals.judge_checks import verifier as ver
+from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
 from bench.judges import PairRequest, Rating, RatingRequest, get_judge
-from bench.judges.agreement import _interval, _value, checks_dir, merge_previous, summary_text, write_check
+from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, summary_text,
+                                   write_check)
 from bench.judges.agreement_stats import wilson_interval
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.models import materialise_tokenizer
@@ -145,7 +148,31 @@ def check_hh(judge, args, folder: Path) -> dict:
             "data": str(hh.HH_FILE), "sample_seed": hh.SAMPLE_SEED, "record_lines": [p["line"] for p in pairs]}
 
 
+def add_length_only(args) -> int:
+    """``--length-only``: the judge's existing check gains the no-judge baselines it lacks; no judge runs."""
+    path = check_path(args.judge, args.out)
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return _fail(f"{path} not found: --length-only adds the baselines to an existing check of {args.judge}")
+    except ValueError as err:
+        return _fail(f"{path}: not JSON ({err})")
+    try:
+        result, added = add_length_baselines(result, Path(args.data_dir), checks_dir(), str(path))
+    except (ValueError, KeyError, FileNotFoundError) as err:
+        return _fail(f"{path}: field {err} missing" if isinstance(err, KeyError) else str(err))
+    if added:
+        write_check(result, args.out)
+    print_table(result)
+    print(f"{path}: length baseline added to {', '.join(added)}" if added else f"{path}: every reference has its length baseline")
+    return 0
+
+
 def run(args) -> int:
+    if args.length_only and not args.data_dir:
+        return _fail("--length-only needs the data folder: pass --data-dir or set BENCH_DATA_DIR")
+    if args.length_only:
+        return add_length_only(args)
     problem = _validate(args)
     if problem:
         return _fail(problem)

@@ -90,11 +90,20 @@ def _accuracy_interval(acc: dict) -> tuple[list | None, str]:
     return acc.get("ci95"), "Wilson over pairs, as if independent"
 
 
+LENGTH_TEXT = "answer length alone (no judge)"  # the baseline a judge must beat, quoted beside its number
+
+
+def _length_text(block: dict, measure: str, interval_key: str = "ci95") -> str:
+    base = (block.get("length_baseline") or {}).get(measure)
+    return f" ({LENGTH_TEXT}: {_value(base['value'])} {_interval(base.get(interval_key))})" if base else ""
+
+
 def summary_text(result: dict) -> str:
     parts = []
     mt = result.get("mt_bench")
     if mt:
-        parts.append(f"vs GPT-4 on MT-Bench: Spearman {_value(mt['spearman']['value'])} {_interval(mt['spearman']['ci95'])}, "
+        parts.append(f"vs GPT-4 on MT-Bench: Spearman {_value(mt['spearman']['value'])} {_interval(mt['spearman']['ci95'])}"
+                     f"{_length_text(mt, 'spearman')}, "
                      f"Kendall {_value(mt['kendall']['value'])} {_interval(mt['kendall']['ci95'])}, "
                      f"n={mt['n_models']} models x {mt['n_questions']} questions (turn 1"
                      + (f", answers cut at {mt['answer_tokens']} tokens)" if mt.get("answer_tokens") else ")")
@@ -103,15 +112,16 @@ def summary_text(result: dict) -> str:
     hh = result.get("hh")
     if hh:
         acc = hh["pairwise_accuracy"]
-        parts.append(f"vs human HH preferences: pairwise accuracy {_value(acc['value'])} {_interval(acc['ci95'])}, "
-                     f"n={acc['n_pairs']} pairs (chance 0.5)"
+        parts.append(f"vs human HH preferences: pairwise accuracy {_value(acc['value'])} {_interval(acc['ci95'])}"
+                     f"{_length_text(hh, 'pairwise_accuracy')}, n={acc['n_pairs']} pairs (chance 0.5)"
                      + (f", position consistency {_value(hh['position_consistency']['value'])}"
                         if hh.get("position_consistency") else ""))
     ver = result.get("verifier")
     if ver:
         acc, roc = ver["pairwise_accuracy"], ver["auroc"]
         ci, how = _accuracy_interval(acc)
-        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(ci)} ({how}), "
+        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(ci)} ({how})"
+                     f"{_length_text(ver, 'pairwise_accuracy', 'ci95_bootstrap_prompts')}, "
                      f"n={acc['n_pairs']} pairs on {ver['n_prompts']} prompts; AUROC {_value(roc['value'])} "
                      f"{_interval(roc['ci95'])} (prompts resampled), "
                      f"n={roc['n_pass']} pass / {roc['n_fail']} fail answers, {ver['n_prompts']} prompts")

@@ -127,6 +127,17 @@ def build_jobs(items, per_prompt: list[list[dict]], mt_bench_folder: Path) -> li
     return jobs
 
 
+def answer_counts(per_prompt: list[list[dict]]) -> dict:
+    """How many prompts and answers were rated, and per source how many answers passed the verifier."""
+    sources: dict = {}
+    for answers in per_prompt:
+        for a in answers:
+            entry = sources.setdefault(a["source"], {"answers": 0, "passed": 0})
+            entry["answers"] += 1
+            entry["passed"] += int(a["passed"])
+    return {"n_prompts": len(per_prompt), "n_answers": sum(len(a) for a in per_prompt), "answer_sources": sources}
+
+
 def agreement(per_prompt: list[list[dict]], jobs: list[dict], ratings: list) -> dict:
     """Pairwise accuracy (Wilson and prompt-bootstrap intervals) and AUROC (prompt bootstrap)."""
     grid = [[None] * len(answers) for answers in per_prompt]
@@ -149,15 +160,8 @@ def agreement(per_prompt: list[list[dict]], jobs: list[dict], ratings: list) -> 
         o = pair_outcomes(pairs_of(idx))
         return float(np.mean(o)) if o else None
 
-    sources = {}
-    for answers in per_prompt:
-        for a in answers:
-            entry = sources.setdefault(a["source"], {"answers": 0, "passed": 0})
-            entry["answers"] += 1
-            entry["passed"] += int(a["passed"])
     n_pairs_all = sum(len(prompt_pairs(a)) for a in per_prompt)
-    return {"n_prompts": len(per_prompt), "n_answers": sum(len(a) for a in per_prompt), "answer_sources": sources,
-            "n_failed": sum(r.rating is None for r in ratings),
+    return {**answer_counts(per_prompt), "n_failed": sum(r.rating is None for r in ratings),
             "pairwise_accuracy": {"value": float(np.mean(outcomes)) if outcomes else None, "n_pairs": len(outcomes),
                                   "n_pairs_unrated": n_pairs_all - len(outcomes),
                                   "ties": sum(o == 0.5 for o in outcomes), "ci95": wilson_interval(outcomes),
