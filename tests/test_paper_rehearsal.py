@@ -151,6 +151,9 @@ def test_results_have_every_row_and_benchmark(rehearsal, pair):
         # The FsfairX-shaped reward model ran in the policy's frozen dtype; AlpacaEval's judge read log-probs.
         assert metrics[("reward", "score")]["details"]["judge"]["settings"]["dtype"] == FROZEN_DTYPE[pair]
         assert metrics[("alpaca_eval", "win_rate")]["value"] is not None
+        # alpaca_eval's annotation cache sits beside the judge's own, in the folder the run set, not the user's cache
+        annotation_cache = Path(metrics[("alpaca_eval", "win_rate")]["details"]["annotation_cache"])
+        assert annotation_cache.parent == run_dir.parent / "judgments", annotation_cache
         for bench in ("mt_bench", "alpaca_eval"):
             rows = [m for (b, _), m in metrics.items() if b == bench]
             assert rows and not any(m["details"].get("failed") for m in rows), (row, bench, rows)

@@ -121,9 +121,11 @@ def annotate_with_alpaca_eval(judge, reference: list[dict], outputs: list[dict],
         root.removeHandler(handler)
 
     config_path, name = resolved_annotator_config(judge, out_dir)
-    # alpaca_eval caches annotations by (instruction, outputs, annotator); keep that cache with the judge caches.
+    # alpaca_eval caches annotations by (instruction, outputs, annotator); keep that cache beside the judge's own
+    # (eval.options.judge_cache_dir when set: a run that keeps its judgments in its own folder keeps these there too).
     cache_key = judge.id.replace("/", "_").replace(":", "_") + (f"_{judge.settings['model_sha256']}" if "model_sha256" in judge.settings else "")
-    caching_path = judge_cache_dir() / f"alpaca_eval_{name}_{cache_key}.json"
+    judge_cache = getattr(judge, "cache", None)
+    caching_path = (judge_cache.path.parent if judge_cache else judge_cache_dir()) / f"alpaca_eval_{name}_{cache_key}.json"
     caching_path.parent.mkdir(parents=True, exist_ok=True)
     annotator = PairwiseAnnotator(annotators_config=str(config_path), caching_path=str(caching_path))
     _float_preferences(annotator)
