@@ -167,8 +167,8 @@ def test_length_only_adds_the_baseline_a_full_check_would_have_recorded(fake_env
     text = load_agreement(judge_id, folder=out)["text"]
     spearman = full["mt_bench"]["length_baseline"]["spearman"]
     assert f"Spearman {full['mt_bench']['spearman']['value']:.2f}" in text
-    assert f"(answer length alone (no judge): {spearman['value']:.2f} [{spearman['ci95'][0]:.2f}, " in text
-    assert text.count("answer length alone (no judge)") == 3
+    assert f"(no judge, answer length alone: {spearman['value']:.2f} [{spearman['ci95'][0]:.2f}, " in text
+    assert text.count("no judge, answer length alone") == 3
     # again: nothing to add, nothing rewritten
     before = path.read_text()
     assert main(["judge-check", "--judge", judge_id, "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 0

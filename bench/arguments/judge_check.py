@@ -9,9 +9,10 @@ judged whole (``--answer-tokens`` cuts only when given).
 
 Writes ``$BENCH_CACHE_DIR/judge_checks/<judge>.json`` (bench.judges.agreement; ``load_agreement`` reads it) and
 prints a table; beside each reference, the same answers rated by their length alone (no judge: what a judge must
-beat; ``--length-only`` adds it to a check made before checks recorded it, without running the judge). Judgments are cached like every judge's, so a rerun (or a larger --questions) only sends what is
-new. The defaults (24 questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with
---models and --questions / --hh-pairs first (the subsets are nested, so their judgments are reused).
+beat; ``--length-only`` adds it to a check made before checks recorded it, without running the judge). Judgments
+are cached like every judge's, so a rerun (or a larger --questions) only sends what is new. The defaults (24
+questions x 25 models, 400 HH pairs) take hours of a local judge on 2 cores: screen with --models and --questions /
+--hh-pairs first (the subsets are nested, so their judgments are reused).
 """
 from __future__ import annotations
 

@@ -150,6 +150,8 @@ def check_hh(judge, args, folder: Path) -> dict:
 
 def add_length_only(args) -> int:
     """``--length-only``: the judge's existing check gains the no-judge baselines it lacks; no judge runs."""
+    if not args.data_dir:
+        return _fail("--length-only needs the data folder: pass --data-dir or set BENCH_DATA_DIR")
     path = check_path(args.judge, args.out)
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
@@ -169,8 +171,6 @@ def add_length_only(args) -> int:
 
 
 def run(args) -> int:
-    if args.length_only and not args.data_dir:
-        return _fail("--length-only needs the data folder: pass --data-dir or set BENCH_DATA_DIR")
     if args.length_only:
         return add_length_only(args)
     problem = _validate(args)

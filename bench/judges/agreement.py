@@ -90,7 +90,7 @@ def _accuracy_interval(acc: dict) -> tuple[list | None, str]:
     return acc.get("ci95"), "Wilson over pairs, as if independent"
 
 
-LENGTH_TEXT = "answer length alone (no judge)"  # the baseline a judge must beat, quoted beside its number
+LENGTH_TEXT = "no judge, answer length alone"  # the baseline a judge must beat, quoted beside its number
 
 
 def _length_text(block: dict, measure: str, interval_key: str = "ci95") -> str:
