@@ -3,7 +3,6 @@ verifier, write the agreement file and print its table (arguments: bench/argumen
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import sys
 import time
@@ -17,6 +16,7 @@ from bench.evals.judge_checks import mt_bench as mt
 from bench.evals.judge_checks import verifier as ver
 from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
+from bench.io import read_json
 from bench.judges import PairRequest, Rating, RatingRequest, get_judge
 from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, summary_text,
                                    write_check)
@@ -154,7 +154,7 @@ def add_length_only(args) -> int:
         return _fail("--length-only needs the data folder: pass --data-dir or set BENCH_DATA_DIR")
     path = check_path(args.judge, args.out)
     try:
-        result = json.loads(path.read_text(encoding="utf-8"))
+        result = read_json(path)
     except FileNotFoundError:
         return _fail(f"{path} not found: --length-only adds the baselines to an existing check of {args.judge}")
     except ValueError as err:

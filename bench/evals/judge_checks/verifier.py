@@ -22,9 +22,9 @@ from bench.datasets import builtin
 from bench.evals.mt_bench import judge_prompt, load_data
 from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
 from bench.judges.base import Rating
+from bench.models import load_model, load_tokenizer
 
 from .mt_bench import LENGTH_MEASURE
-from bench.models import load_model, load_tokenizer
 
 ANSWER_MODEL = "smollm2-135m"
 GENERATION = {"max_new_tokens": 256, "temperature": 0.0, "batch_size": 8}
