@@ -120,7 +120,7 @@ def test_check_file_round_trip_and_summary(tmp_path):
     summary = load_agreement("local-test", folder=tmp_path)
     assert summary["mt_bench_gpt4"]["spearman"] == 0.79 and summary["verifier"]["n_pairs"] == 120
     assert summary["text"].startswith("local-test vs GPT-4 on MT-Bench: Spearman 0.79 [0.50, 0.90]")
-    assert "n=25 models x 16 questions" in summary["text"] and "pairwise accuracy 0.71 [0.60, 0.80] (Wilson over pairs, as if independent), n=120 pairs on 50 prompts" in summary["text"]
+    assert "n=25 models x 16 questions" in summary["text"] and "pairwise accuracy 0.71 [0.60, 0.80], Wilson over pairs, as if independent, n=120 pairs on 50 prompts" in summary["text"]
     assert load_agreement("never-checked", folder=tmp_path) is None
     other = {"model": "m", "rating_mode": "greedy", "model_sha256": "abc"}
     assert load_agreement("local-test", settings=other, folder=tmp_path) is None
@@ -204,7 +204,7 @@ def test_reports_quote_the_prompt_resampled_agreement_interval(tmp_path):
     result = _result()
     result["verifier"]["pairwise_accuracy"]["ci95_bootstrap_prompts"] = (0.4706, 0.871)
     summary = load_agreement("local-test", folder=write_check(result, tmp_path).parent)
-    assert "pairwise accuracy 0.71 [0.47, 0.87] (prompts resampled), n=120 pairs on 50 prompts" in summary["text"]
+    assert "pairwise accuracy 0.71 [0.47, 0.87], prompts resampled, n=120 pairs on 50 prompts" in summary["text"]
     assert summary["verifier"]["pairwise_accuracy_ci95"] == [0.4706, 0.871]
 
 

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
 
 import bench.judges
 from bench.cli import main
+from bench.datasets import builtin
 from bench.evals.judge_checks import verifier as check_verifier
 from bench.judges.agreement import load_agreement
 
-from judges_helpers import FaultyChatServer
+from judges_helpers import FakeCompletions, FaultyChatServer, fake_local_judge
 
 ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S)
 
@@ -125,6 +127,48 @@ def test_hh_pairs_are_split_at_the_last_assistant_turn(data_dir):
     assert more[:3] == first  # nested samples: a small check's judgments are reused by a larger one
     assert all(p["chosen"] != p["rejected"] and p["dialogue"].startswith("Human:") for p in more)
     assert len({p["line"] for p in more}) == 8
+
+
+PAIR_ANSWERS = re.compile(r"\[The Start of Assistant A's Answer\]\n(.*)\n\[The End of Assistant A's Answer\]\n\n"
+                          r"\[The Start of Assistant B's Answer\]\n(.*)\n\[The End of Assistant B's Answer\]", re.S)
+
+
+def longer_first_judge(body: dict) -> dict:
+    """A position-biased judge with a length signal: P(A) = 0.8 when A is the longer answer, else 0.6. It always
+    picks A (no pair is position-consistent), and both orders averaged give the longer answer 0.6 (a tie 0.5)."""
+    a, b = PAIR_ANSWERS.search(body["prompt"]).groups()
+    p = 0.8 if len(a) > len(b) else 0.6
+    return {"A": math.log(p), "B": math.log(1.0 - p)}
+
+
+def test_a_pairwise_judge_compares_the_verifier_pairs_in_both_orders(fake_env, data_dir, monkeypatch, capsys):
+    from bench.commands import judge_check as command
+
+    server = FakeCompletions(longer_first_judge)
+    monkeypatch.setattr(command, "get_judge", lambda judge_id, **_: fake_local_judge(fake_env / "judge", server, judge_id))
+    try:
+        code = main(["judge-check", "--judge", "local-qwen0.5b:pairwise", "--references", "verifier",
+                     "--verifier-pairs", "6", "--data-dir", str(data_dir), "--out", str(fake_env / "checks")])
+    finally:
+        server.close()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    ver = json.loads((fake_env / "checks" / "local-qwen0.5b_pairwise.json").read_text())["verifier"]
+    acc, base = ver["pairwise_accuracy"], ver["length_baseline"]["pairwise_accuracy"]
+    # the judge prefers the longer answer, so it scores what length alone scores, pair for pair; a length
+    # baseline away from 1/2 makes a swapped better/worse answer (1 - x) fail here
+    assert acc["n_pairs"] == base["n_pairs"] >= 6 and acc["ties"] == base["ties"]
+    assert acc["value"] == pytest.approx(base["value"]) and abs(base["value"] - 0.5) > 0.1
+    assert acc["ci95_bootstrap_prompts"] == pytest.approx(base["ci95_bootstrap_prompts"])
+    assert len(server.bodies) == 2 * acc["n_pairs"] == 2 * ver["n_judgments"]  # both orders of each pair
+    pc = ver["position_consistency"]
+    assert (pc["value"], pc["n_pairs"], pc["ci95"][0]) == (0.0, acc["n_pairs"], 0.0)
+    assert "auroc" not in ver and "AUROC" not in captured.out and "position consistency" in captured.out
+    item = next(iter(builtin.test_prompts()))
+    assert f"[User Question]\n{item.prompt}\n" in server.bodies[0]["prompt"]
+    summary = load_agreement("local-qwen0.5b:pairwise", folder=fake_env / "checks")
+    assert "position consistency 0.00" in summary["text"] and "AUROC" not in summary["text"]
+    assert summary["verifier"]["position_consistency"] == 0.0 and "auroc" not in summary["verifier"]
 
 
 def test_the_verifier_length_baseline_rates_the_longer_answer_higher():

@@ -74,11 +74,18 @@ def check_verifier(judge, args, folder: Path) -> dict:
     items, per_prompt = ver.answered_prompts(list(builtin.test_prompts()), args.verifier_pairs,
                                              Path(args.out or checks_dir()))
     jobs = ver.build_jobs(items, per_prompt, folder)
-    ratings, seconds = _rate(judge, jobs, f"verifier answers ({judge.id})")
-    return {**ver.agreement(per_prompt, jobs, ratings), "length_baseline": ver.length_baseline(per_prompt, jobs),
-            "wall_s": round(seconds, 1),
-            "prompt": "MT-Bench single-v1 (bench.evals.mt_bench.judge_prompt; in the judge's protocol variant), the "
-                      "built-in prompt as the question",
+    if judge.supports_pairs:
+        requests, keys = ver.pair_requests(items, per_prompt)
+        prefs, seconds = _prefer(judge, requests, f"verifier answer pairs ({judge.id})")
+        result = {**ver.pair_agreement(per_prompt, keys, prefs), "n_judgments": len(keys),
+                  "prompt": "MT-Bench pair-v2 (FastChat's pairwise prompt, the judge's protocol variant), the built-in "
+                            "prompt as the question, the two answers of a pair in both orders"}
+    else:
+        ratings, seconds = _rate(judge, jobs, f"verifier answers ({judge.id})")
+        result = {**ver.agreement(per_prompt, jobs, ratings),
+                  "prompt": "MT-Bench single-v1 (bench.evals.mt_bench.judge_prompt; in the judge's protocol variant), "
+                            "the built-in prompt as the question"}
+    return {**result, "length_baseline": ver.length_baseline(per_prompt, jobs), "wall_s": round(seconds, 1),
             "verifier_score": "strict fraction of constraints satisfied; pass = every constraint (strict)",
             "answer_generation": {"model": ver.ANSWER_MODEL, **ver.GENERATION}}
 
@@ -194,10 +201,6 @@ def run(args) -> int:
               "cpu_count": os.cpu_count()}
     try:
         for ref in refs:
-            if ref == "verifier" and judge.supports_pairs:
-                print(f"verifier reference skipped: {judge.id} compares pairs; the verifier check rates single answers",
-                      file=sys.stderr)
-                continue
             check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
             before = judge.stats.as_dict()
             result[ref] = check(judge, args, folder)
@@ -226,7 +229,7 @@ def run(args) -> int:
 
 
 def _judged(block: dict) -> int:
-    return block.get("n_answers", block.get("n_judgments", 0))
+    return block.get("n_judgments", block.get("n_answers", 0))  # a pairwise verifier check judges pairs, not answers
 
 
 def _sent(block: dict) -> float:
@@ -239,12 +242,16 @@ def print_table(result: dict) -> None:
     rows = [("reference", "measure", "value", "95% interval", "n", "wall s")]
     ver = result.get("verifier")
     if ver:
-        acc, roc = ver["pairwise_accuracy"], ver["auroc"]
+        acc, roc = ver["pairwise_accuracy"], ver.get("auroc")
         rows.append(("exact verifier", "pairwise accuracy (Wilson)", _value(acc["value"]), _interval(acc["ci95"]),
                      f"{acc['n_pairs']} pairs / {ver['n_prompts']} prompts", f"{ver['wall_s']:.0f}"))
         rows.append(("", "  (prompt bootstrap)", "", _interval(acc["ci95_bootstrap_prompts"]), f"{acc['ties']} ties", ""))
-        rows.append(("", "AUROC pass vs fail", _value(roc["value"]), _interval(roc["ci95"]),
-                     f"{roc['n_pass']} pass / {roc['n_fail']} fail", ""))
+        if roc:  # a pairwise judge rates no answer alone: no AUROC, its position consistency instead
+            rows.append(("", "AUROC pass vs fail", _value(roc["value"]), _interval(roc["ci95"]),
+                         f"{roc['n_pass']} pass / {roc['n_fail']} fail", ""))
+        if ver.get("position_consistency"):
+            pc = ver["position_consistency"]
+            rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))
         if ver.get("length_baseline"):
             base = ver["length_baseline"]["pairwise_accuracy"]
             rows.append(("", LENGTH_ROW + "pairwise accuracy", _value(base["value"]), _interval(base["ci95_bootstrap_prompts"]),

@@ -118,13 +118,17 @@ def summary_text(result: dict) -> str:
                         if hh.get("position_consistency") else ""))
     ver = result.get("verifier")
     if ver:
-        acc, roc = ver["pairwise_accuracy"], ver["auroc"]
+        acc, roc = ver["pairwise_accuracy"], ver.get("auroc")
         ci, how = _accuracy_interval(acc)
-        parts.append(f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(ci)} ({how})"
-                     f"{_length_text(ver, 'pairwise_accuracy', 'ci95_bootstrap_prompts')}, "
-                     f"n={acc['n_pairs']} pairs on {ver['n_prompts']} prompts; AUROC {_value(roc['value'])} "
-                     f"{_interval(roc['ci95'])} (prompts resampled), "
+        text = (f"vs exact verifier: pairwise accuracy {_value(acc['value'])} {_interval(ci)}, {how}"
+                f"{_length_text(ver, 'pairwise_accuracy', 'ci95_bootstrap_prompts')}, "
+                f"n={acc['n_pairs']} pairs on {ver['n_prompts']} prompts")
+        if roc:  # a pairwise judge rates no answer alone: it has no AUROC
+            text += (f"; AUROC {_value(roc['value'])} {_interval(roc['ci95'])}, prompts resampled, "
                      f"n={roc['n_pass']} pass / {roc['n_fail']} fail answers, {ver['n_prompts']} prompts")
+        if ver.get("position_consistency"):
+            text += f", position consistency {_value(ver['position_consistency']['value'])}"
+        parts.append(text)
     return f"{result['judge']['id']} " + "; ".join(parts) if parts else f"{result['judge']['id']}: no reference measured"
 
 
@@ -150,8 +154,11 @@ def summarise(result: dict, path: Path | None = None) -> dict:
         ci, how = _accuracy_interval(ver["pairwise_accuracy"])
         out["verifier"] = {"pairwise_accuracy": ver["pairwise_accuracy"]["value"],
                            "pairwise_accuracy_ci95": ci, "pairwise_accuracy_ci95_method": how,
-                           "n_pairs": ver["pairwise_accuracy"]["n_pairs"], "auroc": ver["auroc"]["value"],
-                           "auroc_ci95": ver["auroc"]["ci95"], "n_prompts": ver["n_prompts"]}
+                           "n_pairs": ver["pairwise_accuracy"]["n_pairs"], "n_prompts": ver["n_prompts"]}
+        if ver.get("auroc"):
+            out["verifier"].update(auroc=ver["auroc"]["value"], auroc_ci95=ver["auroc"]["ci95"])
+        if ver.get("position_consistency"):
+            out["verifier"]["position_consistency"] = ver["position_consistency"]["value"]
     if "seconds_per_judgment" in result:
         out["seconds_per_judgment"] = result["seconds_per_judgment"]
     return out

@@ -7,6 +7,11 @@ The verifier scores each answer (strict fraction of constraints satisfied). The 
 MT-Bench single-answer prompt (single-v1: the prompt as the question), exactly as the MT-Bench evaluation uses
 it. Agreement: pairwise accuracy over answer pairs to one prompt whose verifier scores differ, and the AUROC of
 single grades, pass (every constraint) against fail.
+
+A pairwise judge (``local-<model>:pairwise``) compares the two answers of each such pair directly instead, in
+FastChat's pair-v2 prompt (the built-in prompt as the question), both orders: the pair counts 1 when P(the
+verifier's better answer is better), averaged over the orders, is above 1/2. It rates no answer alone, so it has no
+AUROC; its position consistency is reported instead.
 """
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from methods.generate import generate_text
 from bench.datasets import builtin
 from bench.evals.mt_bench import judge_prompt, load_data
 from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
-from bench.judges.base import Rating
+from bench.judges.base import PairRequest, Rating
 from bench.models import load_model, load_tokenizer
 
 from .mt_bench import LENGTH_MEASURE
@@ -168,6 +173,36 @@ def agreement(per_prompt: list[list[dict]], jobs: list[dict], ratings: list) -> 
                                   "ci95_bootstrap_prompts": cluster_bootstrap(len(per_prompt), accuracy)},
             "auroc": {"value": auroc(passed, failed), "n_pass": len(passed), "n_fail": len(failed),
                       "ci95": cluster_bootstrap(len(per_prompt), lambda idx: auroc(*split(idx)))}}
+
+
+def pair_requests(items, per_prompt: list[list[dict]]) -> tuple[list[PairRequest], list[tuple[int, int, int]]]:
+    """One comparison per answer pair whose verifier scores differ, the better answer as output_1 (a pairwise judge
+    asks both orders), and the (prompt, better, worse) indices of each."""
+    keys = [(p, a, b) for p, answers in enumerate(per_prompt) for a, b in prompt_pairs(answers)]
+    return [PairRequest(items[p].prompt, per_prompt[p][a]["text"], per_prompt[p][b]["text"]) for p, a, b in keys], keys
+
+
+def pair_agreement(per_prompt: list[list[dict]], keys: list[tuple[int, int, int]], preferences: list) -> dict:
+    """``preferences``: the judge's Preference per pair of ``keys`` (output_1 = the verifier's better answer).
+    Pairwise accuracy (Wilson and prompt-bootstrap intervals, as for rated answers) and position consistency."""
+    by_prompt: dict[int, list[float]] = {}
+    for (p, _, _), pref in zip(keys, preferences):
+        if pref.preference is not None:
+            by_prompt.setdefault(p, []).extend(pair_outcomes([(2.0 - pref.preference, pref.preference - 1.0)]))
+
+    def accuracy(idx):  # a prompt drawn twice counts its pairs twice, as agreement() does
+        o = [x for p in idx for x in by_prompt.get(int(p), [])]
+        return float(np.mean(o)) if o else None
+
+    done = [x for p in range(len(per_prompt)) for x in by_prompt.get(p, [])]
+    flags = [float(p.consistent) for p in preferences if p.consistent is not None]
+    return {**answer_counts(per_prompt), "n_failed": sum(p.preference is None for p in preferences),
+            "pairwise_accuracy": {"value": float(np.mean(done)) if done else None, "n_pairs": len(done),
+                                  "n_pairs_unrated": len(keys) - len(done),
+                                  "ties": sum(o == 0.5 for o in done), "ci95": wilson_interval(done),
+                                  "ci95_bootstrap_prompts": cluster_bootstrap(len(per_prompt), accuracy)},
+            "position_consistency": {"value": float(np.mean(flags)) if flags else None, "n_pairs": len(flags),
+                                     "ci95": wilson_interval(flags)}}
 
 
 def length_baseline(per_prompt: list[list[dict]], jobs: list[dict]) -> dict:
