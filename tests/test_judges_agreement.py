@@ -169,9 +169,12 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
         if result.get("screening"):  # a subset, said so in the file; quoted, never enough to validate (test_judges_validation)
             assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1
         else:
-            # a full check: GPT-4 on all 25 models and at least 24 questions; HH, where measured, on at least 400 pairs
+            # a full check: GPT-4 on all 25 models and at least 24 questions; HH, where measured, on at least 400
+            # sampled pairs, each judged or counted as failed (local-smollm2's greedy judge gave one reply no rating)
             assert result["mt_bench"]["n_models"] == 25 and result["mt_bench"]["n_questions"] >= 24, path
-            assert result.get("hh", {}).get("pairwise_accuracy", {}).get("n_pairs", 400) >= 400, path
+            hh = result.get("hh")
+            if hh:
+                assert len(hh["record_lines"]) >= 400 and hh["n_pairs"] + hh["n_failed"] == len(hh["record_lines"]), path
 
 
 def test_shipped_length_baselines_are_what_the_data_gives(data_dir):

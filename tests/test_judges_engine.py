@@ -2,7 +2,6 @@
 never reported as "Connection refused", and `make setup`'s engine check names the package, the CPU and the fix."""
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import tempfile

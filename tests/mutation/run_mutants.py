@@ -291,7 +291,7 @@ def main(argv=None) -> int:
             print(f"  {mu.id:32} {status:8} {time.monotonic() - start:5.0f} s  {note}", flush=True)
             shutil.rmtree(workdir, ignore_errors=True)
     killed = sum(status == "killed" for _, status, _, _ in rows)
-    print(f"\n| mutant | file | what | result | first failing test |\n|---|---|---|---|---|")
+    print("\n| mutant | file | what | result | first failing test |\n|---|---|---|---|---|")
     for mu, status, note, _ in rows:
         print(f"| {mu.id} | {mu.file} | {mu.what} | {status} | {note or mu.survivor_note or '(no note)'} |")
     print(f"\nkilled {killed} / {len(rows)} = {killed / len(rows):.1%} (target {KILL_TARGET:.0%})")
