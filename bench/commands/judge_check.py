@@ -20,7 +20,7 @@ from bench.io import read_json
 from bench.judges import PairRequest, Rating, RatingRequest, get_judge
 from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, summary_text,
                                    write_check)
-from bench.judges.agreement_stats import wilson_interval
+from bench.judges.agreement_stats import position_consistency
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.models import materialise_tokenizer
 from bench.progress import Reporter
@@ -109,11 +109,6 @@ def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
     return prefs, time.time() - started
 
 
-def _consistency(prefs: list) -> dict:
-    flags = [float(p.consistent) for p in prefs if p.consistent is not None]
-    return {"value": sum(flags) / len(flags) if flags else None, "n_pairs": len(flags), "ci95": wilson_interval(flags)}
-
-
 def check_mt_bench(judge, args, folder: Path) -> dict:
     tokenizer = None
     if args.answer_tokens:
@@ -126,7 +121,7 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
         prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1 vs {mt.BASELINE_MODEL} ({judge.id})")
         ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
         extra = {"baseline": f"{mt.BASELINE_MODEL}'s published answer (rating = 1 + 9 * P(answer beats it))",
-                 "position_consistency": _consistency(prefs)}
+                 "position_consistency": position_consistency([p.consistent for p in prefs])}
     else:
         ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
     return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra,

@@ -33,6 +33,20 @@ def pair_outcomes(pairs: Sequence[tuple[float, float]]) -> list[float]:
     return [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs]
 
 
+def preference_outcomes(preferences: Sequence[float | None]) -> list[float | None]:
+    """Pairwise-accuracy outcomes of a pairwise judge's verdicts on (output_1 = the better answer, output_2 = the
+    worse), in alpaca_eval's convention (1: output_1 preferred, 2: output_2, 1.5: tie): P(better) = 2 - preference
+    against P(worse) = preference - 1, scored as pair_outcomes does; None (no verdict) stays None."""
+    return [None if p is None else pair_outcomes([(2.0 - p, p - 1.0)])[0] for p in preferences]
+
+
+def position_consistency(flags: Sequence[bool | None]) -> dict:
+    """How often both presentation orders picked the same answer, over the pairs with a verdict in both (``None``
+    left out), with its Wilson interval."""
+    known = [float(f) for f in flags if f is not None]
+    return {"value": sum(known) / len(known) if known else None, "n_pairs": len(known), "ci95": wilson_interval(known)}
+
+
 def wilson_interval(outcomes: Sequence[float]) -> tuple[float, float] | None:
     n = len(outcomes)
     if n == 0:

@@ -25,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.judges.agreement_stats import cluster_bootstrap, pair_outcomes, wilson_interval
+from bench.judges.agreement_stats import (cluster_bootstrap, pair_outcomes, position_consistency, preference_outcomes,
+                                          wilson_interval)
 from bench.judges.base import PairRequest
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID, single_variant
 
@@ -111,9 +112,7 @@ def summarise(outcomes: list[float | None], consistent: list[bool | None] | None
                                  "ties": int(sum(o == 0.5 for o in done)), "ci95": wilson_interval(done),
                                  "ci95_bootstrap_pairs": cluster_bootstrap(len(done), accuracy)}}
     if consistent is not None:
-        flags = [c for c in consistent if c is not None]
-        out["position_consistency"] = {"value": float(np.mean(flags)) if flags else None, "n_pairs": len(flags),
-                                       "ci95": wilson_interval([float(c) for c in flags])}
+        out["position_consistency"] = position_consistency(consistent)
     return out
 
 
@@ -133,8 +132,7 @@ def rating_agreement(jobs: list[dict], ratings: list, n_pairs: int) -> dict:
 
 def pairwise_agreement(preferences: list) -> dict:
     """``preferences``: the judge's Preference for (output_1 = chosen, output_2 = rejected) per pair."""
-    outcomes = [None if p.preference is None else pair_outcomes([(2.0 - p.preference, p.preference - 1.0)])[0]
-                for p in preferences]
+    outcomes = preference_outcomes([p.preference for p in preferences])
     return summarise(outcomes, [p.consistent for p in preferences])
 
 

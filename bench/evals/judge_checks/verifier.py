@@ -25,7 +25,8 @@ from methods.generate import generate_text
 
 from bench.datasets import builtin
 from bench.evals.mt_bench import judge_prompt, load_data
-from bench.judges.agreement_stats import auroc, cluster_bootstrap, pair_outcomes, wilson_interval
+from bench.judges.agreement_stats import (auroc, cluster_bootstrap, pair_outcomes, position_consistency,
+                                          preference_outcomes, wilson_interval)
 from bench.judges.base import PairRequest, Rating
 from bench.models import load_model, load_tokenizer
 
@@ -186,23 +187,21 @@ def pair_agreement(per_prompt: list[list[dict]], keys: list[tuple[int, int, int]
     """``preferences``: the judge's Preference per pair of ``keys`` (output_1 = the verifier's better answer).
     Pairwise accuracy (Wilson and prompt-bootstrap intervals, as for rated answers) and position consistency."""
     by_prompt: dict[int, list[float]] = {}
-    for (p, _, _), pref in zip(keys, preferences):
-        if pref.preference is not None:
-            by_prompt.setdefault(p, []).extend(pair_outcomes([(2.0 - pref.preference, pref.preference - 1.0)]))
+    for (p, _, _), outcome in zip(keys, preference_outcomes([pref.preference for pref in preferences])):
+        if outcome is not None:
+            by_prompt.setdefault(p, []).append(outcome)
 
     def accuracy(idx):  # a prompt drawn twice counts its pairs twice, as agreement() does
         o = [x for p in idx for x in by_prompt.get(int(p), [])]
         return float(np.mean(o)) if o else None
 
     done = [x for p in range(len(per_prompt)) for x in by_prompt.get(p, [])]
-    flags = [float(p.consistent) for p in preferences if p.consistent is not None]
     return {**answer_counts(per_prompt), "n_failed": sum(p.preference is None for p in preferences),
             "pairwise_accuracy": {"value": float(np.mean(done)) if done else None, "n_pairs": len(done),
                                   "n_pairs_unrated": len(keys) - len(done),
                                   "ties": sum(o == 0.5 for o in done), "ci95": wilson_interval(done),
                                   "ci95_bootstrap_prompts": cluster_bootstrap(len(per_prompt), accuracy)},
-            "position_consistency": {"value": float(np.mean(flags)) if flags else None, "n_pairs": len(flags),
-                                     "ci95": wilson_interval(flags)}}
+            "position_consistency": position_consistency([p.consistent for p in preferences])}
 
 
 def length_baseline(per_prompt: list[list[dict]], jobs: list[dict]) -> dict:
