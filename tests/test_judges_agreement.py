@@ -166,15 +166,17 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
         judge_id = result["judge"]["id"]
         assert path == check_path(judge_id, SHIPPED_DIR) and judge_id.split(":")[0] in LOCAL_MODELS, path
         assert "agreement" not in result["judge"], path  # no quote of an older check inside the file
+        hh = result.get("hh")
+        if hh:  # every sampled pair judged or counted as failed (local-smollm2's greedy judge gave one reply no rating)
+            assert hh["n_pairs"] + hh["n_failed"] == len(hh["record_lines"]), path
         if result.get("screening"):  # a subset, said so in the file; quoted, never enough to validate (test_judges_validation)
-            assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1
+            assert any(result.get(ref) for ref in ("mt_bench", "hh", "verifier")), path
+            if result.get("mt_bench"):
+                assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1, path
         else:
-            # a full check: GPT-4 on all 25 models and at least 24 questions; HH, where measured, on at least 400
-            # sampled pairs, each judged or counted as failed (local-smollm2's greedy judge gave one reply no rating)
+            # a full check: GPT-4 on all 25 models and at least 24 questions; HH, where measured, on at least 400 pairs
             assert result["mt_bench"]["n_models"] == 25 and result["mt_bench"]["n_questions"] >= 24, path
-            hh = result.get("hh")
-            if hh:
-                assert len(hh["record_lines"]) >= 400 and hh["n_pairs"] + hh["n_failed"] == len(hh["record_lines"]), path
+            assert not hh or len(hh["record_lines"]) >= 400, path
 
 
 def test_shipped_length_baselines_are_what_the_data_gives(data_dir):
