@@ -156,6 +156,7 @@ def test_this_machines_check_comes_before_the_shipped_one(tmp_path, monkeypatch)
 def test_shipped_checks_describe_the_judges_the_recipes_use():
     """The files in bench/judges/measured are real judge-check outputs for the local judges (ids and the pinned
     GGUF hashes match), so a fresh clone's reports quote them."""
+    from bench.commands.judge_check import REFERENCES
     from bench.judges.agreement import SHIPPED_DIR
     from bench.judges.local_models import LOCAL_MODELS
 
@@ -170,7 +171,7 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
         if hh:  # every sampled pair judged or counted as failed (local-smollm2's greedy judge gave one reply no rating)
             assert hh["n_pairs"] + hh["n_failed"] == len(hh["record_lines"]), path
         if result.get("screening"):  # a subset, said so in the file; quoted, never enough to validate (test_judges_validation)
-            assert any(result.get(ref) for ref in ("mt_bench", "hh", "verifier")), path
+            assert any(result.get(ref) for ref in REFERENCES), path
             if result.get("mt_bench"):
                 assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1, path
         else:
