@@ -91,10 +91,16 @@ def skew_forward_kl(logits, labels, teacher_ids, teacher_probs, teacher_tail, al
     return sequence_mean(_kl(p, logp, _mixture_log(alpha, logp, logq), mask), response_mask(labels))
 
 
-def skew_reverse_kl(logits, labels, teacher_ids, teacher_probs, teacher_tail, alpha: float) -> torch.Tensor:
-    """alpha-skew reverse KL of DistiLLM (Ko et al., ICML 2024, Sec. 3.1): KL(q || (1 - alpha) p + alpha q) -> [N]."""
+def skew_reverse_kl(logits, labels, teacher_ids, teacher_probs, teacher_tail, alpha: float,
+                    detach_mixture_student: bool = False) -> torch.Tensor:
+    """alpha-skew reverse KL of DistiLLM (Ko et al., ICML 2024, Sec. 3.1): KL(q || (1 - alpha) p + alpha q) -> [N].
+
+    ``detach_mixture_student``: the student's share of the mixture carries no gradient (the same value; DistiLLM-2's
+    released trainer mixes with ``vocab_logps.detach()``), so only the KL's first argument q is trained.
+    """
     p, logp, q, logq, mask = topk_bins(logits, teacher_ids, teacher_probs, teacher_tail)
-    return sequence_mean(_kl(q, logq, _mixture_log(1.0 - alpha, logp, logq), mask), response_mask(labels))
+    mixture = _mixture_log(1.0 - alpha, logp, logq.detach() if detach_mixture_student else logq)
+    return sequence_mean(_kl(q, logq, mixture, mask), response_mask(labels))
 
 
 def average_logps(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

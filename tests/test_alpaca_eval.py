@@ -99,5 +99,8 @@ def test_a_local_pairwise_judge_reports_its_position_consistency(tmp_path, data_
         server.close()
     win = {r.metric: r for r in result.metrics}["win_rate"]
     assert win.value == pytest.approx(50.0) and win.n_items == 4
-    assert win.details["position_consistency"] == {"value": 0.0, "n_pairs": 4, "meaning": win.details["position_consistency"]["meaning"]}
+    consistency = win.details["position_consistency"]
+    assert (consistency["value"], consistency["n_pairs"]) == (0.0, 4)
+    # judge-check's shape, with the Wilson interval: for 0 of 4 its upper end is z^2 / (n + z^2)
+    assert consistency["ci95"] == pytest.approx((0.0, 1.959964 ** 2 / (4 + 1.959964 ** 2)), abs=1e-6)
     assert len(server.bodies) == 8  # two orders per instruction

@@ -209,7 +209,7 @@ def _kl(a, b):
     return (a[keep] * (torch.log(a[keep]) - torch.log(b[keep]))).sum()
 
 
-def distillm2_reference(model, examples, alpha):
+def distillm2_reference(model, examples, alpha, variant="paper"):
     def side_mean(side, divergence):
         per_sequence = []
         for e in examples:
@@ -224,6 +224,8 @@ def distillm2_reference(model, examples, alpha):
         return sum(per_sequence) / len(per_sequence)
 
     skl = side_mean("chosen", lambda p, q: _kl(p, alpha * p + (1 - alpha) * q))  # SKL on the teacher-side responses
+    if variant == "released_code":  # distillm_trainer.py: the mixture's student share detached, the terms summed
+        return skl + side_mean("sample", lambda p, q: _kl(q, (1 - alpha) * p + alpha * q.detach()))
     srkl = side_mean("sample", lambda p, q: _kl(q, (1 - alpha) * p + alpha * q))  # SRKL on the student's samples
     return 0.5 * (skl + srkl)
 
@@ -238,11 +240,25 @@ def test_distillm2_equals_its_equations(full, alpha):
     assert metrics["loss/skl_chosen"] > 0 and metrics["loss/srkl_samples"] > 0
 
 
+@pytest.mark.parametrize("full", [True, False], ids=["full_vocabulary", "topk_with_tail"])
+def test_distillm2_released_code_variant_equals_the_authors_loss(full):
+    """The released trainer's loss: summed terms, the SRKL mixture's student share detached. Value and gradient are
+    compared, so a variant that still averaged, or did not detach (same value, other gradient), fails."""
+    examples = distill_examples(full=full)
+    cfg = LossConfig(settings={"alpha": 0.35, "variant": "released_code"})
+    _compare("distillm2", examples, cfg, lambda m, ex: distillm2_reference(m, ex, 0.35, "released_code"))
+    # the detach changes the gradient and nothing else: the paper's reference, doubled, has the same value
+    model = f64_model()
+    assert distillm2_reference(model, examples, 0.35, "released_code").item() == pytest.approx(
+        2 * distillm2_reference(model, examples, 0.35).item(), rel=1e-12)
+
+
 # --- settings ----------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name, settings, field", [
     ("gkd", {"beta": 1.5}, "beta"), ("gkd", {"lmbda": -0.1}, "lmbda"), ("gkd", {"temperature": 0.0}, "temperature"),
     ("distillm2", {"alpha": 1.0}, "alpha"), ("distillm2", {"samples_per_prompt": 0}, "samples_per_prompt"),
+    ("distillm2", {"variant": "code"}, "variant"),
     ("simpo", {"beta": 0.0}, "beta"), ("simpo", {"gama": 1.0}, "gama"), ("simpo", {"beta": "2"}, "beta"),
 ])
 def test_bad_settings_name_the_field(name, settings, field):
@@ -253,7 +269,7 @@ def test_bad_settings_name_the_field(name, settings, field):
 def test_paper_defaults():
     gkd, dl2, simpo = (get_method(n).settings({}) for n in ("gkd", "distillm2", "simpo"))
     assert (gkd.lmbda, gkd.beta, gkd.temperature) == (0.5, 0.5, 0.9)
-    assert (dl2.alpha, dl2.sample_temperature, dl2.top_p) == (0.1, 0.8, 0.95)
+    assert (dl2.alpha, dl2.sample_temperature, dl2.top_p, dl2.variant) == (0.1, 0.8, 0.95, "paper")
     assert (simpo.beta, simpo.gamma) == (2.0, 1.0)
     assert get_method("gkd").sampling(LossConfig()).temperature == 0.9
 

@@ -34,6 +34,7 @@ from bench import stats
 from bench.datasets import data_folder
 from bench.io import write_json
 from bench.judges import PairRequest, judge_cache_dir, judge_for
+from bench.judges.agreement_stats import position_consistency
 from bench.judges.local import LocalJudge
 from bench.judges.openai_compat import OpenAICompatJudge
 from bench.results.schema import CONTINUOUS
@@ -161,7 +162,8 @@ def annotate_with_pair_judge(ctx: EvalContext, judge, reference: list[dict], out
     info = {"annotation_path": f"bench judge {judge.id}.prefer + alpaca_eval metric functions"}
     flags = [p.consistent for p in prefs if p.consistent is not None]
     if flags:  # a judge that asks both orders: how often they agree (a judge that always picks one position: 0)
-        info["position_consistency"] = {"value": sum(flags) / len(flags), "n_pairs": len(flags),
+        # The same block (value, n_pairs, Wilson ci95) as bench judge-check writes for its references.
+        info["position_consistency"] = {**position_consistency(flags),
                                         "meaning": "share of pairs where both presentation orders prefer the same answer"}
     return annotations, info
 

@@ -137,7 +137,7 @@ def _train_into(folder: Path, train_pairs: Sequence[dict], recipe: RewardModelRe
         output_dir=str(work_dir), num_train_epochs=recipe.epochs, learning_rate=recipe.learning_rate,
         per_device_train_batch_size=recipe.batch_size, warmup_steps=recipe.warmup_ratio, lr_scheduler_type="linear",
         max_length=recipe.max_length, seed=recipe.seed, data_seed=recipe.seed, bf16=on_gpu and cuda_bf16_native(),
-        gradient_checkpointing=False, save_strategy="no", report_to=[], logging_steps=5, dataloader_num_workers=0,
+        activation_checkpointing=False, save_strategy="no", report_to=[], logging_steps=5, dataloader_num_workers=0,
         disable_tqdm=True, use_cpu=not on_gpu,
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_dict(rows), processing_class=tokenizer)

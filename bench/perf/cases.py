@@ -156,7 +156,7 @@ def _stepper(trainer, batch: dict) -> Callable[[], torch.Tensor]:
 def _common_args(cfg: PerfConfig) -> dict:
     return dict(learning_rate=LEARNING_RATE, per_device_train_batch_size=cfg.n_sequences, gradient_accumulation_steps=1,
                 lr_scheduler_type="cosine", warmup_steps=0.1, max_grad_norm=1.0, optim="adamw_torch", bf16=cfg.bf16,
-                gradient_checkpointing=False, report_to=[], save_strategy="no", disable_tqdm=True,
+                activation_checkpointing=False, report_to=[], save_strategy="no", disable_tqdm=True,
                 dataloader_num_workers=0, seed=cfg.seed, use_cpu=not cfg.device.startswith("cuda"))
 
 
