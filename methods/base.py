@@ -92,8 +92,13 @@ class Method:
         return self.Settings.from_dict(values or {})
 
     def sampling(self, cfg: "LossConfig | dict"):
-        """How its STUDENT_SAMPLES are drawn (methods.onpolicy.SamplingSchedule); None: greedy, one per prompt."""
+        """How its STUDENT_SAMPLES are drawn (methods.settings.SamplingSchedule); None: greedy, one per prompt."""
         return None
+
+    def resample_every(self, cfg: "LossConfig | dict") -> int:
+        """Every how many micro-batches its samples are redrawn from the student being trained (methods.on_policy);
+        0: never, the cached samples throughout."""
+        return getattr(self.settings(cfg), "resample_every", 0)
 
     def collator(self, pad_id: int):
         return SFTCollator(pad_id) if self.data == "sft" else PairCollator(pad_id, self.second)

@@ -9,8 +9,11 @@ chosen answer and a student sample of the same prompt), so the loss is the expec
     L = lambda * JSD(samples) + (1 - lambda) * JSD(chosen answers)
 
 The teacher is the DPO teacher (as for DCKD and ADPA), known through its top-K distribution plus a tail bin
-(methods.beyond_losses). Samples are drawn once from the SFT student before training, at ``temperature``, and cached
-(methods.settings.SamplingSchedule): not regenerated during training, the one departure from GKD's on-policy loop.
+(methods.beyond_losses). By default samples are drawn once from the SFT student before training, at ``temperature``,
+and cached (methods.settings.SamplingSchedule): not regenerated during training, a departure from GKD's on-policy
+loop. ``resample_every = N`` (N >= 1) restores the loop: every N-th micro-batch's samples are redrawn from the student
+being trained and scored by the live teacher (methods.on_policy; N = 1 is GKD's on-policy setting, where every batch
+holds fresh student outputs). It costs one generation and one teacher forward per redrawn micro-batch.
 
 Defaults: TRL's GKDConfig (lmbda 0.5, beta 0.5, temperature 0.9); the paper's Table/Fig. ablations favour on-policy
 data (lambda = 1) and a task-dependent beta.
@@ -32,8 +35,11 @@ class GKDSettings(MethodSettings):
     temperature: float = 0.9  # of the loss's distributions and of sampling
     top_p: float = 1.0  # of sampling
     samples_per_prompt: int = 1
+    resample_every: int = 0  # 0: the cached samples throughout; N: redraw every N-th micro-batch's (methods.on_policy)
 
     def check(self) -> None:
+        if self.resample_every < 0:
+            raise ValueError(f"resample_every must be 0 (samples drawn once) or a number of micro-batches, got {self.resample_every}")
         in_range("lmbda", self.lmbda, 0.0, 1.0)
         in_range("beta", self.beta, 0.0, 1.0)
         in_range("temperature", self.temperature, 0.0, 10.0, low_open=True)

@@ -22,6 +22,7 @@ from transformers import PrinterCallback, Trainer, TrainingArguments
 
 from .base import LossConfig, Method
 from .lm_head import use_fp32_lm_head
+from .on_policy import RAW_EXAMPLES, KeepExamples, OnPolicySamples
 from .precision import Precision
 
 
@@ -50,14 +51,18 @@ def check_trainable_fp32(model) -> None:
 
 
 class MethodTrainer(Trainer):
-    def __init__(self, *args, method: Method, loss_config: LossConfig, **kwargs):
+    def __init__(self, *args, method: Method, loss_config: LossConfig, on_policy: OnPolicySamples | None = None,
+                 **kwargs):
         model = kwargs.get("model", args[0] if args else None)
         if model is not None:
             check_trainable_fp32(model)
             use_fp32_lm_head(model)  # before the Trainer wraps the model (DDP / DeepSpeed)
+        if on_policy is not None:  # batches carry their examples, whose samples training_step redraws
+            kwargs["data_collator"] = KeepExamples(kwargs["data_collator"])
         super().__init__(*args, **kwargs)
         self.method = method
         self.loss_config = loss_config
+        self.on_policy = on_policy
         # Every loss is a per-sequence mean, so gradient accumulation must average micro-batches
         # (the Trainer only does so when it believes the model does not take loss kwargs).
         self.model_accepts_loss_kwargs = False
@@ -76,6 +81,16 @@ class MethodTrainer(Trainer):
         if isinstance(data, torch.Tensor):
             return data.to(device=self.args.device)
         return data
+
+    def training_step(self, model, inputs, *args, **kwargs):
+        """With on-policy samples: the micro-batch's samples redrawn from the current weights (methods.on_policy)
+        before its loss, on the micro-batches whose turn it is."""
+        raw = inputs.pop(RAW_EXAMPLES, None)
+        if self.on_policy is not None and raw is not None:
+            fresh = self.on_policy(self.accelerator.unwrap_model(model), raw.items)
+            if fresh is not None:
+                inputs = self.data_collator.collator(fresh)  # moved to the device by the Trainer's _prepare_inputs
+        return super().training_step(model, inputs, *args, **kwargs)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, metrics = self.method.compute_loss(model, inputs, self.loss_config)
@@ -120,10 +135,10 @@ def training_arguments(output_dir: str, *, learning_rate: float, precision: Prec
 
 
 def train(method: Method, model, examples: Sequence[dict], pad_id: int, loss_config: LossConfig,
-          args: TrainingArguments, callbacks=None) -> MethodTrainer:
+          args: TrainingArguments, callbacks=None, on_policy: OnPolicySamples | None = None) -> MethodTrainer:
     trainer = MethodTrainer(
         model=model, args=args, train_dataset=ExamplesDataset(examples), data_collator=method.collator(pad_id),
-        method=method, loss_config=loss_config, callbacks=callbacks,
+        method=method, loss_config=loss_config, callbacks=callbacks, on_policy=on_policy,
     )
     # disable_tqdm makes the Trainer print every log dict to stdout (PrinterCallback); bench shows its own progress
     # and the dicts stay in trainer.state.log_history.

@@ -45,6 +45,9 @@ def test_the_sampling_schedule_is_in_the_samples_config_and_key():
     # a loss-only setting retrains GKD but reuses the cached samples and the teacher's top-K on them
     lam = plan_for(["gkd"], ["stages.gkd.loss.settings.lmbda=1.0"])
     assert {n for n in base if base[n].key != lam[n].key} == {"gkd", "eval_gkd"}
+    # so does redrawing samples during training: the cached ones still fill the micro-batches between redraws
+    redraw = plan_for(["gkd"], ["stages.gkd.loss.settings.resample_every=4"])
+    assert {n for n in base if base[n].key != redraw[n].key} == {"gkd", "eval_gkd"}
     # the greedy ADPA samples are untouched by any of it
     both = plan_for(["adpa", "gkd"], ["stages.gkd.loss.settings.temperature=1.2"])
     assert both["samples_sft"].config["decoding"] == "greedy" and both["samples_sft"].key == plan_for(["adpa"])["samples_sft"].key

@@ -18,6 +18,7 @@ from methods.base import REF_LOGPS, LossConfig
 from methods.precision import Precision
 from methods.devices import model_device
 from methods.examples import attach_advantages, attach_ref_logps, attach_teacher_topk, response_view, with_samples
+from methods.on_policy import OnPolicySamples
 from methods.registry import get_method
 from methods.topk import TopKStore, precompute_sequence_logps
 from methods.trainer import train, training_arguments
@@ -128,6 +129,27 @@ def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad
     return examples
 
 
+def _on_policy(ctx: RunContext, stage: Stage, loss: LossConfig, tokenizer, args) -> OnPolicySamples | None:
+    """The sampler that redraws student samples during training (methods.on_policy), for a method whose settings ask
+    for it: the live DPO teacher of its sample top-K stage, that stage's K, its samples stage's length limits."""
+    method = get_method(stage.config["method"])
+    every = method.resample_every(loss)
+    if not every:
+        return None
+    setting = f"stages.{stage.name}.loss.settings.resample_every"
+    if sharded(args):
+        raise ValueError(f"{setting}: redrawing samples during training needs a single process (not DeepSpeed, FSDP "
+                         "or several processes); set it to 0 to train on the cached samples")
+    topk_stage, samples_stage = ctx.plan[stage.deps["sample_topk"]], ctx.plan[stage.deps["samples"]]
+    teacher = load_model(str(ctx.model_dir(topk_stage.deps["teacher"])), "frozen",
+                         Precision.from_dict(topk_stage.config["precision"]))
+    schedule = method.sampling(loss)
+    return OnPolicySamples(teacher, tokenizer.pad_token_id, tokenizer.eos_token_id,
+                           samples_stage.config["generation"]["max_new_tokens"],
+                           samples_stage.config["lengths"]["max_length"], schedule.temperature, schedule.top_p,
+                           topk_stage.config["topk"]["k"], ctx.seed, every)
+
+
 def _summary(trainer, examples: list[dict]) -> dict:
     """Non-finite values (a run let through with allow_nonfinite) become null: the manifest is strict JSON."""
     history = [h for h in trainer.state.log_history if "loss" in h]
@@ -163,12 +185,14 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     examples = _with_inputs(ctx, stage, model, examples, tokenizer.pad_token_id, args.bf16)
     if t["checkpoints"] and sharded(args):
         raise ValueError(f"stages.{stage.name}.checkpoints: not supported under DeepSpeed, FSDP or several processes")
+    loss = LossConfig.from_dict(cfg["loss"])
+    on_policy = _on_policy(ctx, stage, loss, tokenizer, args)
     set_determinism(ctx.seed)
     progress = StepProgress(ctx, stage.name, t["allow_nonfinite"])
     callbacks = [progress] + ([Checkpoints(model, tokenizer, out / "checkpoints", t["checkpoints"])] if t["checkpoints"] else [])
     try:
-        trainer = train(method, model, examples, tokenizer.pad_token_id, LossConfig.from_dict(cfg["loss"]), args,
-                        callbacks=callbacks)
+        trainer = train(method, model, examples, tokenizer.pad_token_id, loss, args, callbacks=callbacks,
+                        on_policy=on_policy)
     finally:
         progress.close()
     write_jsonl(out / "log_history.jsonl", finite_or_none(trainer.state.log_history))
@@ -180,4 +204,5 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
         save_model(model, tokenizer, out / "model")
     shutil.rmtree(out / "trainer", ignore_errors=True)
     # The numerics it ran under, for the manifest: weights the optimiser updated, and whether bf16 autocast was on.
-    return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16)}
+    return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16),
+            **({"on_policy_samples": on_policy.summary()} if on_policy else {})}

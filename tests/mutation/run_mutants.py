@@ -33,7 +33,7 @@ FAST_TESTS = [
     "tests/test_methods_exact.py", "tests/test_methods_beyond.py", "tests/test_methods_losses.py", "tests/test_methods_adpa.py",
     "tests/test_methods_examples.py", "tests/test_methods_topk_store.py", "tests/test_methods_records.py",
     "tests/test_methods_devices.py", "tests/test_methods_generate.py", "tests/test_methods_precision.py",
-    "tests/test_methods_train.py", "tests/test_methods_grad_accum.py",
+    "tests/test_methods_train.py", "tests/test_methods_grad_accum.py", "tests/test_methods_on_policy.py",
 ]
 KILL_TARGET = 0.9
 
@@ -192,6 +192,10 @@ MUTANTS = [
       ('tail_c, tail_s = halves(out["teacher_tail"])', 'tail_s, tail_c = halves(out["teacher_tail"])')),
     m("distillm2-teacher-tail-dropped", "the teacher's tail mass left out of the rest bin", "beyond_losses.py",
       ("p_rest = (teacher_tail.to(dtype) + (probs - p_k).sum(-1)).clamp(min=0.0)", "p_rest = (probs - p_k).sum(-1).clamp(min=0.0)")),
+    m("gkd-onpolicy-one-stream", "every redrawn micro-batch samples with the same random streams", "on_policy.py",
+      ("seed=item_seed(self.seed, index))", "seed=item_seed(self.seed, 0))")),
+    m("gkd-onpolicy-batch-kept", "the redrawn samples never reach the loss (the cached batch is trained on)", "trainer.py",
+      ("                inputs = self.data_collator.collator(fresh)", "                pass")),
     m("simpo-sign", "SimPO's sigmoid term on -margin", "beyond_losses.py",
       ("losses = -F.logsigmoid(margin) * (1 - label_smoothing)", "losses = -F.logsigmoid(-margin) * (1 - label_smoothing)")),
     m("simpo-no-length-normalisation", "SimPO's reward on the summed, not length-averaged, log-likelihood", "beyond_losses.py",

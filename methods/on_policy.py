@@ -1,0 +1,99 @@
+"""On-policy student samples during training: GKD's loop, where the student's outputs come from its current weights.
+
+By default the methods on student samples (GKD, DistiLLM-2) train on samples of the SFT student drawn once before
+training and cached as a stage (methods.on_samples). With ``resample_every = N`` (GKD's setting) every N-th
+micro-batch instead gets fresh samples: the student being trained generates an answer to each of the batch's prompts
+(the method's temperature and top-p, the samples stage's length limits), and the live DPO teacher's top-K on each
+new answer replaces the stored one, so the loss sees exactly what the stored path would have given for those tokens
+(the same ``precompute_teacher_topk``). The other micro-batches keep the cached samples.
+
+Randomness: micro-batch m samples with the streams ``item_seed(item_seed(seed, m), row)`` (methods.sampling), so a
+run is repeated exactly, whatever else runs, and two micro-batches never share a stream. Generation always takes the
+Hugging Face path (vLLM would have to reload the weights at every refresh) and needs a single process: under
+DeepSpeed ZeRO-3 or FSDP every rank would have to join each other's generate calls (``synced_gpus``), which this
+does not do, so the training stage refuses it there.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .examples import attach_teacher_topk, response_view
+from .generate import hf_generate_ids
+from .sampling import item_seed
+from .topk import precompute_teacher_topk
+
+
+class RawExamples:
+    """A batch's example dicts, carried next to its tensors. Deliberately not a list, dict or tensor: the data loader
+    and the Trainer move a batch's tensors to the device, and must leave these (CPU data the collator reads) alone."""
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[dict]):
+        self.items = list(items)
+
+
+RAW_EXAMPLES = "raw_examples"  # the batch key holding RawExamples (present only when samples are redrawn)
+
+
+class KeepExamples:
+    """A collator that also keeps the examples it collated, for a trainer that redraws their samples."""
+
+    def __init__(self, collator):
+        self.collator = collator
+
+    def __call__(self, examples: list[dict]) -> dict:
+        return {**self.collator(examples), RAW_EXAMPLES: RawExamples(examples)}
+
+
+@dataclass
+class OnPolicySamples:
+    """Redraws the student samples of every ``every``-th micro-batch from the current student (see the module doc)."""
+
+    teacher: Any  # the DPO teacher, frozen
+    pad_id: int
+    eos_id: int
+    max_new_tokens: int
+    max_length: int  # prompt + sample, as the samples stage cuts them
+    temperature: float
+    top_p: float
+    k: int  # the teacher's top-K size, as the stored top-K stage
+    seed: int
+    every: int
+    micro_batches: int = 0  # seen so far
+    redrawn: int = 0  # micro-batches whose samples were redrawn
+    sample_tokens: list = field(default_factory=list)  # tokens per redrawn sample (for the stage summary)
+
+    def __post_init__(self):
+        if self.every < 1:
+            raise ValueError(f"resample_every must be at least 1 to redraw samples, got {self.every}")
+
+    def __call__(self, model, examples: Sequence[dict]) -> list[dict] | None:
+        """The examples with fresh samples and the teacher's top-K on them, or None when this micro-batch keeps the
+        cached samples."""
+        index = self.micro_batches
+        self.micro_batches += 1
+        if index % self.every:
+            return None
+        prompts = [e["prompt_ids"] for e in examples]
+        was_training = model.training
+        try:
+            samples = hf_generate_ids(model, prompts, self.pad_id, self.eos_id, self.max_new_tokens,
+                                      batch_size=len(prompts), temperature=self.temperature, top_p=self.top_p,
+                                      seed=item_seed(self.seed, index))
+        finally:
+            model.train(was_training)  # generation switched it to eval
+        samples = [s[: max(1, self.max_length - len(p))] for s, p in zip(samples, prompts)]
+        fresh = [{k: v for k, v in e.items() if k != "sample_teacher_topk"} | {"sample_ids": list(s)}
+                 for e, s in zip(examples, samples)]
+        store = precompute_teacher_topk(self.teacher, response_view(fresh, "sample"), self.pad_id, self.k,
+                                        metadata={"side": "sample", "on_policy_micro_batch": index})
+        self.redrawn += 1
+        self.sample_tokens.extend(len(s) for s in samples)
+        return attach_teacher_topk(fresh, store, "sample", f"on-policy teacher top-K (micro-batch {index})")
+
+    def summary(self) -> dict:
+        n = len(self.sample_tokens)
+        return {"micro_batches": self.micro_batches, "redrawn": self.redrawn, "samples": n,
+                "mean_sample_tokens": sum(self.sample_tokens) / n if n else None}
