@@ -2,9 +2,10 @@
 moment, the live teacher's top-K on them is what the loss reads, the other micro-batches keep the cached samples,
 and a run repeats exactly.
 
-Through the code training runs (methods.trainer.train, a tiny float64 GPT-2 student and teacher): each loss the
-Trainer computed is recorded with the weights it was computed at, then rebuilt independently from those weights
-(generation with the micro-batch's own seed, the teacher's top-K, the collator, compute_loss) and compared.
+Through the code training runs (methods.trainer.train, a tiny float64 GPT-2 student and teacher on the tests' device,
+the GPU under ``make gpu-check``): each loss the Trainer computed is recorded with the weights it was computed at,
+then rebuilt independently from those weights (generation with the micro-batch's own seed, the teacher's top-K, the
+collator, compute_loss) and compared.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import torch
 
 from methods.base import LossConfig
+from methods.devices import to_model_device
 from methods.examples import attach_teacher_topk, response_view
 from methods.generate import hf_generate_ids
 from methods.on_policy import OnPolicySamples
@@ -34,11 +36,11 @@ def _sampler(teacher, every):
                            every)
 
 
-def _run(tmp_path, every, steps=3, lr=0.05):
+def _run(tmp_path, device, every, steps=3, lr=0.05):
     """Train ``steps`` optimiser steps of 4 pairs; every loss computed, with the batch and the weights it saw."""
     method = get_method("gkd")
     cfg = LossConfig(settings={**SETTINGS, "resample_every": every})
-    student, teacher = f64_model(0), f64_model(1).eval()
+    student, teacher = f64_model(0).to(device), f64_model(1).to(device).eval()
     examples = distill_examples(full=False)
     calls = []
     compute = method.compute_loss
@@ -52,7 +54,7 @@ def _run(tmp_path, every, steps=3, lr=0.05):
 
     sampler = _sampler(teacher, every)
     args = training_arguments(str(tmp_path), learning_rate=lr, batch_size=4, max_steps=steps, warmup_ratio=0.0,
-                              scheduler="constant", use_cpu=True, seed=SEED)
+                              scheduler="constant", use_cpu=device.type == "cpu", seed=SEED)
     method.compute_loss = recording
     try:
         train(method, student, examples, PAD, cfg, args, on_policy=sampler)
@@ -77,10 +79,15 @@ def _sample_half(batch):
     return [row[row != -100].tolist() for row in labels]
 
 
+def _student_at(weights, device):
+    student = f64_model(0).to(device)
+    student.load_state_dict(weights)
+    return student
+
+
 def _rebuilt(method, cfg, teacher, weights, rows, micro_batch):
     """The micro-batch's loss rebuilt from the weights it ran at: fresh samples, the teacher's top-K, the collator."""
-    student = f64_model(0)
-    student.load_state_dict(weights)
+    student = _student_at(weights, teacher.device)
     prompts = [e["prompt_ids"] for e in rows]
     samples = hf_generate_ids(student, prompts, PAD, EOS, MAX_NEW, batch_size=len(prompts), temperature=SETTINGS["temperature"],
                               top_p=SETTINGS["top_p"], seed=item_seed(SEED, micro_batch))
@@ -88,12 +95,12 @@ def _rebuilt(method, cfg, teacher, weights, rows, micro_batch):
     fresh = [{**{k: v for k, v in e.items() if k != "sample_teacher_topk"}, "sample_ids": s} for e, s in zip(rows, samples)]
     fresh = attach_teacher_topk(fresh, precompute_teacher_topk(teacher, response_view(fresh, "sample"), PAD, K), "sample")
     student.train()
-    loss, _ = method.compute_loss(student, method.collator(PAD)(fresh), cfg)
+    loss, _ = method.compute_loss(student, to_model_device(method.collator(PAD)(fresh), student), cfg)
     return samples, loss.item()
 
 
-def test_redrawn_micro_batches_train_on_the_current_students_samples(tmp_path):
-    method, cfg, teacher, examples, calls, sampler, _ = _run(tmp_path, every=2)
+def test_redrawn_micro_batches_train_on_the_current_students_samples(tmp_path, device):
+    method, cfg, teacher, examples, calls, sampler, _ = _run(tmp_path, device, every=2)
     assert len(calls) == 3 and sampler.summary() == {"micro_batches": 3, "redrawn": 2, "samples": 8,
                                                      "mean_sample_tokens": sampler.summary()["mean_sample_tokens"]}
     for m, call in enumerate(calls):
@@ -101,9 +108,8 @@ def test_redrawn_micro_batches_train_on_the_current_students_samples(tmp_path):
         used = _sample_half(call["batch"])
         if m % 2:  # a cached micro-batch: the samples drawn before training, and their stored top-K
             assert used == [e["sample_ids"] for e in rows]
-            student = f64_model(0)
-            student.load_state_dict(call["weights"])
-            expected = method.compute_loss(student.train(), method.collator(PAD)(rows), cfg)[0].item()
+            student = _student_at(call["weights"], device).train()
+            expected = method.compute_loss(student, to_model_device(method.collator(PAD)(rows), student), cfg)[0].item()
             assert call["loss"] == pytest.approx(expected, rel=1e-10)
             continue
         samples, expected = _rebuilt(method, cfg, teacher, call["weights"], rows, m)
@@ -116,9 +122,9 @@ def test_redrawn_micro_batches_train_on_the_current_students_samples(tmp_path):
     assert _sample_half(calls[2]["batch"]) != initial
 
 
-def test_a_run_with_redrawn_samples_repeats_exactly(tmp_path):
-    *_, first_calls, _, first = _run(tmp_path / "a", every=1, steps=2)
-    *_, second_calls, _, second = _run(tmp_path / "b", every=1, steps=2)
+def test_a_run_with_redrawn_samples_repeats_exactly(tmp_path, device):
+    *_, first_calls, _, first = _run(tmp_path / "a", device, every=1, steps=2)
+    *_, second_calls, _, second = _run(tmp_path / "b", device, every=1, steps=2)
     assert [_sample_half(c["batch"]) for c in first_calls] == [_sample_half(c["batch"]) for c in second_calls]
     for (name, a), b in zip(first.state_dict().items(), second.state_dict().values()):
         assert torch.equal(a, b), name
