@@ -159,6 +159,7 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
     from bench.commands.judge_check import REFERENCES
     from bench.judges.agreement import SHIPPED_DIR
     from bench.judges.local_models import LOCAL_MODELS
+    from bench.judges.validation import check_shortfall
 
     files = sorted(SHIPPED_DIR.glob("*.json"))
     assert files, "no shipped judge checks"
@@ -170,6 +171,8 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
         hh = result.get("hh")
         if hh:  # every sampled pair judged or counted as failed (local-smollm2's greedy judge gave one reply no rating)
             assert hh["n_pairs"] + hh["n_failed"] == len(hh["record_lines"]), path
+        # the label agrees with the sizes: what bench judge-check writes now, and what was added by hand before it did
+        assert bool(result.get("screening")) == bool(check_shortfall(result)), path
         if result.get("screening"):  # a subset, said so in the file; quoted, never enough to validate (test_judges_validation)
             assert any(result.get(ref) for ref in REFERENCES), path
             if result.get("mt_bench"):

@@ -68,6 +68,10 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert hh["pairwise_accuracy"]["value"] == pytest.approx(sum(expected) / 5) and hh["pairwise_accuracy"]["n_pairs"] == 5
     assert hh["chance"] == 0.5 and len(hh["pairwise_accuracy"]["ci95"]) == 2 and "human HH pairs" in out
     assert "Spearman (model means)" in out and "pairwise accuracy (Wilson)" in out and "AUROC" in out
+    # a check this small says it is a screening, and why, in the file and on the terminal
+    assert result["screening"] == ("smaller than a full check (bench.judges.validation): MT-Bench on 4 models x 3 "
+                                   "questions (a validation needs 25 x 24); 5 HH pairs sampled (a validation needs 400)")
+    assert f"screening: {result['screening']}" in out
     # The no-judge baseline beside each reference: the longer answer rated higher, by hand
     longer = [1.0 if len(p["chosen"]) > len(p["rejected"]) else 0.5 if len(p["chosen"]) == len(p["rejected"]) else 0.0
               for p in pairs]

@@ -141,3 +141,14 @@ def test_a_footnote_quotes_the_latest_check_of_each_judge_once():
     doc["entries"].reverse()  # the order of the rows does not decide which check is quoted
     note = build_table(parse_results(doc, "doc")).footnotes[0]
     assert note.count("judge agreement:") == 1 and "[0.01, 0.49]" in note
+
+
+def test_a_check_names_each_way_it_falls_short_of_full_size():
+    from bench.judges.validation import check_shortfall
+
+    full = {"mt_bench": {"n_models": 25, "n_questions": 24, "answer_tokens": None}, "hh": {"n_pairs": 399, "n_failed": 1}}
+    assert check_shortfall(full) == []  # 400 pairs asked, one failed: full size (the failure is reported on its own)
+    assert check_shortfall({**full, "hh": {"n_pairs": 399, "n_failed": 0}}) == ["399 HH pairs sampled (a validation needs 400)"]
+    assert check_shortfall({"mt_bench": {**full["mt_bench"], "n_questions": 8, "answer_tokens": 300}}) == [
+        "MT-Bench on 25 models x 8 questions (a validation needs 25 x 24)", "MT-Bench answers cut at 300 tokens"]
+    assert check_shortfall({"verifier": {}}) == []  # a reference not measured is missing, not small

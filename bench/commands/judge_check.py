@@ -22,6 +22,7 @@ from bench.judges.agreement import (_interval, _value, check_path, checks_dir, m
                                    write_check)
 from bench.judges.agreement_stats import position_consistency
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
+from bench.judges.validation import check_shortfall
 from bench.models import materialise_tokenizer
 from bench.progress import Reporter
 
@@ -216,9 +217,14 @@ def run(args) -> int:
     for ref in refs:
         result[ref]["measured"] = result["created"]
     result = merge_previous(result, args.out)  # a check of one reference keeps the other's last measurement
+    shortfall = check_shortfall(result)
+    if shortfall:  # said in the file, so a reader (and the shipped-check test) knows it cannot validate the judge
+        result["screening"] = f"smaller than a full check (bench.judges.validation): {'; '.join(shortfall)}"
     path = write_check(result, args.out)
     print_table(result)
     print(summary_text(result))
+    if shortfall:
+        print(f"screening: {result['screening']}")
     print(f"written to {path}")
     return 0
 

@@ -83,6 +83,26 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
     return JudgeStatus(True, f"validated: {spearman} ({size}); {accuracy}")
 
 
+def check_shortfall(result: dict) -> list[str]:
+    """How a ``bench judge-check`` result file measured a reference at less than a full check's size (empty: every
+    reference it holds is full size): the sizes ``judge_status`` requires before it calls a judge validated. A check
+    with a shortfall is a screening. A reference not measured at all is no shortfall: the file simply lacks it, and
+    ``judge_status`` says so."""
+    out = []
+    mt, hh = result.get("mt_bench"), result.get("hh")
+    if mt:
+        if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
+            out.append(f"MT-Bench on {mt.get('n_models')} models x {mt.get('n_questions')} questions (a validation "
+                       f"needs {MIN_MODELS} x {MIN_QUESTIONS})")
+        if mt.get("answer_tokens"):
+            out.append(f"MT-Bench answers cut at {mt['answer_tokens']} tokens")
+    if hh:
+        sampled = (hh.get("n_pairs") or 0) + (hh.get("n_failed") or 0)  # a pair the judge failed on was still asked
+        if sampled < MIN_HH_PAIRS:
+            out.append(f"{sampled} HH pairs sampled (a validation needs {MIN_HH_PAIRS})")
+    return out
+
+
 def _checked(judge) -> str | None:
     """The timestamp (``measured``, ISO) of the agreement check a judge dict carries, if it is dated."""
     agreement = judge.get("agreement") if isinstance(judge, dict) else None
