@@ -67,6 +67,7 @@ class DistiLLM2(OnStudentSamples):
         tail_c, tail_s = halves(out["teacher_tail"])
         released = s.variant == "released_code"
         skl = skew_forward_kl(logits_c, labels_c, ids_c, probs_c, tail_c, s.alpha).mean()
-        srkl = skew_reverse_kl(logits_s, labels_s, ids_s, probs_s, tail_s, s.alpha, detach_mixture_student=released).mean()
+        srkl = skew_reverse_kl(logits_s, labels_s, ids_s, probs_s, tail_s, s.alpha,
+                               detach_mixture_student=released).mean()
         loss = skl + srkl if released else 0.5 * (skl + srkl)
         return loss, {"loss/skl_chosen": skl.detach(), "loss/srkl_samples": srkl.detach()}

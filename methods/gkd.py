@@ -39,7 +39,8 @@ class GKDSettings(MethodSettings):
 
     def check(self) -> None:
         if self.resample_every < 0:
-            raise ValueError(f"resample_every must be 0 (samples drawn once) or a number of micro-batches, got {self.resample_every}")
+            raise ValueError("resample_every must be 0 (samples drawn once) or a number of micro-batches, "
+                             f"got {self.resample_every}")
         in_range("lmbda", self.lmbda, 0.0, 1.0)
         in_range("beta", self.beta, 0.0, 1.0)
         in_range("temperature", self.temperature, 0.0, 10.0, low_open=True)
