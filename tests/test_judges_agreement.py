@@ -178,8 +178,11 @@ def test_shipped_checks_describe_the_judges_the_recipes_use():
             if result.get("mt_bench"):
                 assert result["mt_bench"]["n_models"] >= 3 and result["mt_bench"]["n_questions"] >= 1, path
         else:
-            # a full check: GPT-4 on all 25 models and at least 24 questions; HH, where measured, on at least 400 pairs
-            assert result["mt_bench"]["n_models"] == 25 and result["mt_bench"]["n_questions"] >= 24, path
+            # every reference it holds at full size: GPT-4 on all 25 models and at least 24 questions, HH on at least
+            # 400 pairs (a reference it lacks is not measured, which the footnote says)
+            mt = result.get("mt_bench")
+            assert mt or hh, path
+            assert not mt or (mt["n_models"] == 25 and mt["n_questions"] >= 24), path
             assert not hh or len(hh["record_lines"]) >= 400, path
 
 
