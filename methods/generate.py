@@ -69,6 +69,12 @@ def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos
     return out
 
 
+def within_length(response: Sequence[int], prompt: Sequence[int], max_length: int) -> list[int]:
+    """A generated response cut so that prompt + response fit ``max_length`` tokens (at least one response token
+    kept), as tokenisation cuts the data set's answers: the samples stage and the on-policy redraws cut alike."""
+    return list(response[: max(1, max_length - len(prompt))])
+
+
 def generate_text(model, tokenizer, prompts: Sequence[list[dict]], max_new_tokens: int = 256, batch_size: int = 8,
                   temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
                   progress: Callable[[int], None] | None = None, backend: str = "auto") -> list[str]:

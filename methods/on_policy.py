@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from .examples import attach_teacher_topk, response_view
-from .generate import hf_generate_ids
+from .generate import hf_generate_ids, within_length
 from .sampling import item_seed
 from .topk import precompute_teacher_topk
 
@@ -62,7 +62,6 @@ class OnPolicySamples:
     seed: int
     every: int
     micro_batches: int = 0  # seen so far
-    redrawn: int = 0  # micro-batches whose samples were redrawn
     sample_tokens: list = field(default_factory=list)  # tokens per redrawn sample (for the stage summary)
 
     def __post_init__(self):
@@ -84,16 +83,15 @@ class OnPolicySamples:
                                       seed=item_seed(self.seed, index))
         finally:
             model.train(was_training)  # generation switched it to eval
-        samples = [s[: max(1, self.max_length - len(p))] for s, p in zip(samples, prompts)]
-        fresh = [{k: v for k, v in e.items() if k != "sample_teacher_topk"} | {"sample_ids": list(s)}
-                 for e, s in zip(examples, samples)]
+        samples = [within_length(s, p, self.max_length) for s, p in zip(samples, prompts)]
+        fresh = [{**e, "sample_ids": s} for e, s in zip(examples, samples)]  # attach_teacher_topk replaces the top-K
         store = precompute_teacher_topk(self.teacher, response_view(fresh, "sample"), self.pad_id, self.k,
                                         metadata={"side": "sample", "on_policy_micro_batch": index})
-        self.redrawn += 1
         self.sample_tokens.extend(len(s) for s in samples)
         return attach_teacher_topk(fresh, store, "sample", f"on-policy teacher top-K (micro-batch {index})")
 
     def summary(self) -> dict:
         n = len(self.sample_tokens)
-        return {"micro_batches": self.micro_batches, "redrawn": self.redrawn, "samples": n,
+        redrawn = -(-self.micro_batches // self.every)  # micro-batches 0, every, 2 every, ...
+        return {"micro_batches": self.micro_batches, "redrawn": redrawn, "samples": n,
                 "mean_sample_tokens": sum(self.sample_tokens) / n if n else None}

@@ -85,8 +85,8 @@ class MethodTrainer(Trainer):
     def training_step(self, model, inputs, *args, **kwargs):
         """With on-policy samples: the micro-batch's samples redrawn from the current weights (methods.on_policy)
         before its loss, on the micro-batches whose turn it is."""
-        raw = inputs.pop(RAW_EXAMPLES, None)
-        if self.on_policy is not None and raw is not None:
+        raw = inputs.pop(RAW_EXAMPLES, None)  # present exactly when on_policy is set (KeepExamples)
+        if raw is not None:
             fresh = self.on_policy(self.accelerator.unwrap_model(model), raw.items)
             if fresh is not None:
                 inputs = self.data_collator.collator(fresh)  # moved to the device by the Trainer's _prepare_inputs

@@ -32,10 +32,12 @@ def test_redrawing_under_several_processes_is_refused_naming_the_setting():
 
     from methods.base import LossConfig
 
+    from methods.registry import get_method
+
     from bench.pipeline.train_stage import _on_policy
 
     stage = SimpleNamespace(name="gkd", config={"method": "gkd"})
     loss = LossConfig(settings={"resample_every": 1})
     with pytest.raises(ValueError, match=r"stages\.gkd\.loss\.settings\.resample_every: .*single process"):
-        _on_policy(None, stage, loss, None, SimpleNamespace(world_size=2))
-    assert _on_policy(None, stage, LossConfig(), None, SimpleNamespace(world_size=2)) is None  # drawn once: no sampler
+        _on_policy(None, stage, get_method("gkd"), loss, None, SimpleNamespace(world_size=2))
+    assert _on_policy(None, stage, get_method("gkd"), LossConfig(), None, SimpleNamespace(world_size=2)) is None  # drawn once: no sampler

@@ -33,6 +33,11 @@ MIN_SPEARMAN, MIN_SPEARMAN_LOWER = 0.6, 0.2  # the point estimate at least, the 
 HH_CHANCE = 0.5
 
 
+def _mt_bench_too_small(block: dict) -> bool:
+    """An MT-Bench agreement block (a check's ``mt_bench`` or its summary's ``mt_bench_gpt4``) below full size."""
+    return (block.get("n_models") or 0) < MIN_MODELS or (block.get("n_questions") or 0) < MIN_QUESTIONS
+
+
 @dataclass(frozen=True)
 class JudgeStatus:
     validated: bool
@@ -65,7 +70,7 @@ def judge_status(benchmark: str, judge) -> JudgeStatus | None:
                                   "(bench judge-check)")
     size = f"n={mt.get('n_models')} models x {mt.get('n_questions')} questions"
     spearman = f"Spearman vs GPT-4 {_value(mt.get('spearman'))} {_interval(ci)}"
-    if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
+    if _mt_bench_too_small(mt):
         return JudgeStatus(False, f"{NOT_VALIDATED}: {judge_id}'s {spearman} was measured on {size}, fewer than the "
                                   f"{MIN_MODELS} models x {MIN_QUESTIONS} questions a validation needs")
     if (mt.get("spearman") or 0) < MIN_SPEARMAN or ci[0] <= MIN_SPEARMAN_LOWER:
@@ -91,7 +96,7 @@ def check_shortfall(result: dict) -> list[str]:
     out = []
     mt, hh = result.get("mt_bench"), result.get("hh")
     if mt:
-        if (mt.get("n_models") or 0) < MIN_MODELS or (mt.get("n_questions") or 0) < MIN_QUESTIONS:
+        if _mt_bench_too_small(mt):
             out.append(f"MT-Bench on {mt.get('n_models')} models x {mt.get('n_questions')} questions (a validation "
                        f"needs {MIN_MODELS} x {MIN_QUESTIONS})")
         if mt.get("answer_tokens"):

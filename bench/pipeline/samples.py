@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from methods.generate import generate_ids
+from methods.generate import generate_ids, within_length
 from methods.precision import Precision
 
 from bench.io import write_jsonl
@@ -43,7 +43,7 @@ def run_samples(ctx: RunContext, stage: Stage, out: Path) -> dict:
                                        batch_size=gen["batch_size"], temperature=temperature, top_p=top_p,
                                        seed=ctx.seed + 1000 * j, progress=task.advance))
     # Keep prompt + sample within the pair length, as tokenisation does for dataset answers.
-    ids = [rounds[j][i][: max(1, max_length - len(e["prompt_ids"]))] for i, e in enumerate(examples) for j in range(n)]
+    ids = [within_length(rounds[j][i], e["prompt_ids"], max_length) for i, e in enumerate(examples) for j in range(n)]
     write_jsonl(out / "samples.jsonl", [{"i": i, "ids": s, "text": tokenizer.decode(s, skip_special_tokens=True)}
                                         for i, s in enumerate(ids)])
     return {"samples": len(ids), "samples_per_prompt": n, "temperature": temperature, "mean_tokens": sum(map(len, ids)) / len(ids),

@@ -129,10 +129,9 @@ def _with_inputs(ctx: RunContext, stage: Stage, model, examples: list[dict], pad
     return examples
 
 
-def _on_policy(ctx: RunContext, stage: Stage, loss: LossConfig, tokenizer, args) -> OnPolicySamples | None:
+def _on_policy(ctx: RunContext, stage: Stage, method, loss: LossConfig, tokenizer, args) -> OnPolicySamples | None:
     """The sampler that redraws student samples during training (methods.on_policy), for a method whose settings ask
     for it: the live DPO teacher of its sample top-K stage, that stage's K, its samples stage's length limits."""
-    method = get_method(stage.config["method"])
     every = method.resample_every(loss)
     if not every:
         return None
@@ -186,7 +185,7 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     if t["checkpoints"] and sharded(args):
         raise ValueError(f"stages.{stage.name}.checkpoints: not supported under DeepSpeed, FSDP or several processes")
     loss = LossConfig.from_dict(cfg["loss"])
-    on_policy = _on_policy(ctx, stage, loss, tokenizer, args)
+    on_policy = _on_policy(ctx, stage, method, loss, tokenizer, args)
     set_determinism(ctx.seed)
     progress = StepProgress(ctx, stage.name, t["allow_nonfinite"])
     callbacks = [progress] + ([Checkpoints(model, tokenizer, out / "checkpoints", t["checkpoints"])] if t["checkpoints"] else [])
