@@ -90,6 +90,46 @@ def test_training_rows_use_measured_values(monkeypatch):
     assert mem.ratio == pytest.approx(peaks["dckd_ours"] / peaks["sft_ours"])
     mfu = rows["MFU sft_ours"]
     assert mfu.ratio == pytest.approx(6 * 10 * 16 / seconds["sft_ours"] / 1e9)
+    redraw = rows["GKD on-policy step time vs cached samples"]
+    assert redraw.ratio == pytest.approx(seconds["gkd_on_policy"] / seconds["gkd_ours"])
+    assert rows["GKD on-policy step peak memory vs cached samples"].ratio == pytest.approx(
+        peaks["gkd_on_policy"] / peaks["gkd_ours"])
+    assert "MFU gkd_on_policy" not in rows  # its step is mostly generation, which the training FLOPs do not count
+
+
+@pytest.fixture(scope="module")
+def tiny_cases():
+    from bench.perf.cases import build_case, load_tokenizer, make_pairs
+
+    cfg = PerfConfig(model="tiny-random", n_sequences=4, seq_len=16)
+    tokenizer = load_tokenizer(cfg)
+    pairs = make_pairs(cfg, tokenizer)
+    return cfg, {name: build_case(cfg, name, pairs, tokenizer) for name in TRAIN_CASES}
+
+
+def test_every_training_case_takes_finite_steps_on_the_same_tokens(tiny_cases):
+    """What `bench perf` times: every case builds from the shared pairs (the fields its method declares) and steps."""
+    cfg, cases = tiny_cases
+    assert {c.tokens for c in cases.values()} == {cfg.n_sequences * cfg.seq_len}
+    for name, case in cases.items():
+        assert torch.isfinite(torch.as_tensor(case.step())), name
+
+
+def test_gkd_on_policy_case_redraws_every_step(tiny_cases):
+    """The on-policy case trains on fresh samples at every step, of the cached samples' length: its ratio to the
+    cached case is what the redraw costs, on the same tokens."""
+    from bench.perf.cases import build_case, load_tokenizer, make_pairs
+
+    cfg = tiny_cases[0]
+    tokenizer = load_tokenizer(cfg)
+    pairs = make_pairs(cfg, tokenizer)  # fresh cases: both start from the same initial weights
+    cached, fresh = build_case(cfg, "gkd_ours", pairs, tokenizer), build_case(cfg, "gkd_on_policy", pairs, tokenizer)
+    assert cached.keep[0].on_policy is None
+    first_cached, first_fresh = float(cached.step()), float(fresh.step())  # same initial weights, other samples
+    assert first_fresh != pytest.approx(first_cached, rel=1e-6)
+    fresh.step()
+    sampler = fresh.keep[0].on_policy
+    assert sampler.summary() == {"micro_batches": 2, "redrawn": 2, "samples": 4, "mean_sample_tokens": cfg.response_len}
 
 
 def test_peak_rss_is_positive():

@@ -25,7 +25,8 @@ DEFAULT_VERIFIER_PAIRS = 120
 
 
 def register(sub) -> None:
-    p = sub.add_parser("judge-check", help="measure a judge's agreement with GPT-4 (MT-Bench) and the exact verifier")
+    p = sub.add_parser("judge-check", help="measure a judge's agreement with GPT-4 (MT-Bench), human HH preferences "
+                                           "and the exact verifier")
     p.add_argument("--judge", required=True, help="judge id (local-smollm2, local-qwen0.5b, local-qwen1.5b[:greedy], openai:...)")
     p.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
                    help=f"MT-Bench questions graded for every model, spread over the 8 categories (default {DEFAULT_QUESTIONS})")

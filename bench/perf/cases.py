@@ -2,9 +2,17 @@
 
 Every training case trains a fresh copy of the same model on the same token ids: ``n_sequences`` rows of
 ``seq_len`` tokens, a quarter prompt and three quarters response. Preference cases see them as
-``n_sequences / 2`` chosen/rejected pairs; the SFT cases see the same rows as SFT examples. A step is the
+``n_sequences / 2`` chosen/rejected pairs (a method that pairs the chosen answer with a student sample, ADPA or GKD,
+sees the rejected row as that sample, with random advantages or teacher top-K on it); the SFT cases see the same
+rows as SFT examples. A step is the
 trainer's own ``training_step`` (input preparation, its ``compute_loss``, backward) followed by the same
 gradient clipping, AdamW step, scheduler step and ``zero_grad`` the Trainer's loop does, on both sides.
+
+GKD is measured twice on the same pairs, each pair's rejected row standing in for its student sample: once on those
+cached samples (its default), once with every micro-batch's samples redrawn from the student being trained
+(``resample_every = 1``, methods.on_policy) and scored by a frozen teacher, so the ratio of the two is what the
+on-policy loop costs per step. Sampling never stops early (no end-of-sequence id), so a redrawn sample has exactly the
+response length of the cached one and both sides train on the same number of tokens.
 """
 from __future__ import annotations
 
@@ -14,17 +22,18 @@ from typing import Callable
 
 import torch
 
-from methods.base import LossConfig
+from methods.base import ADVANTAGES, SAMPLE_TOPK, TEACHER_TOPK, LossConfig
 from methods.batching import SFTCollator
 from methods.devices import to_model_device
 from methods.precision import Precision
+from methods.on_policy import OnPolicySamples
 from methods.registry import get_method
 from methods.topk import precompute_sequence_logps
 from methods.trainer import MethodTrainer
 
 from bench import models
 
-TRAIN_CASES = ("sft_ours", "sft_trl", "dpo_ours", "dpo_trl", "dckd_ours", "adpa_ours")
+TRAIN_CASES = ("sft_ours", "sft_trl", "dpo_ours", "dpo_trl", "dckd_ours", "adpa_ours", "gkd_ours", "gkd_on_policy")
 LEARNING_RATE = 5e-7
 TOPK = 50
 # Danube3-500M's published shape (h2oai/h2o-danube3-500m-base config); weights are random, nothing is downloaded.
@@ -110,10 +119,32 @@ def synthetic_pairs(cfg: PerfConfig, vocab_size: int, special_ids: set[int]) -> 
 
     pairs = []
     for _ in range(cfg.n_sequences // 2):
+        rejected_topk = teacher(cfg.response_len)
+        advantages = {"ids": rejected_topk["ids"], "advantages": torch.randn(cfg.response_len, TOPK, generator=g)}
         pairs.append({"prompt_ids": ids(cfg.prompt_len), "chosen_ids": ids(cfg.response_len),
                       "rejected_ids": ids(cfg.response_len), "chosen_teacher_topk": teacher(cfg.response_len),
-                      "rejected_teacher_topk": teacher(cfg.response_len)})
+                      "rejected_teacher_topk": rejected_topk, "rejected_advantages": advantages})
     return pairs
+
+
+def pair_examples(method, pairs: list[dict]) -> list[dict]:
+    """The pairs as the method's collator reads them, holding only the per-token entries the method declares it needs
+    (as the pipeline gives them): a method that pairs the chosen answer with a student sample (ADPA, GKD) gets the
+    rejected row as that sample."""
+    second = method.second
+    examples = []
+    for p in pairs:
+        e = {"prompt_ids": p["prompt_ids"], "chosen_ids": p["chosen_ids"], f"{second}_ids": p["rejected_ids"]}
+        if TEACHER_TOPK in method.needs:  # the DPO teacher's top-K on the data set's answers
+            e["chosen_teacher_topk"] = p["chosen_teacher_topk"]
+            if second == "rejected":
+                e["rejected_teacher_topk"] = p["rejected_teacher_topk"]
+        if SAMPLE_TOPK in method.needs:
+            e["sample_teacher_topk"] = p["rejected_teacher_topk"]
+        if ADVANTAGES in method.needs:
+            e["sample_advantages"] = p["rejected_advantages"]
+        examples.append(e)
+    return examples
 
 
 def sft_rows(pairs: list[dict]) -> list[tuple[list[int], list[int]]]:
@@ -160,28 +191,45 @@ def _common_args(cfg: PerfConfig) -> dict:
                 dataloader_num_workers=0, seed=cfg.seed, use_cpu=not cfg.device.startswith("cuda"))
 
 
-def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_dir: str) -> StepCase:
+def _on_policy_sampler(cfg: PerfConfig, method, pad_id: int) -> OnPolicySamples:
+    """GKD's redraw at every micro-batch (resample_every = 1), a frozen copy of the measured model standing in for the
+    DPO teacher. eos -1: sampling never stops early, so a sample has the cached one's length (the same tokens)."""
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # eos -1 is deliberate; silence generate's per-call warning
+    teacher = load_model(cfg).eval()
+    settings = method.settings(LossConfig())
+    return OnPolicySamples(teacher, pad_id, -1, cfg.response_len, cfg.seq_len, settings.temperature, settings.top_p,
+                           TOPK, cfg.seed, every=1)
+
+
+def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_dir: str,
+          redraw: bool = False) -> StepCase:
     from transformers import TrainingArguments
 
     method = get_method(method_name)
     model = load_model(cfg, "trainable")
     pad = tokenizer.pad_token_id
+    sampler = _on_policy_sampler(cfg, method, pad) if redraw else None  # the trainer keeps it, and it the teacher
     if method.data == "sft":
-        rows = sft_rows(pairs)
-        batch = SFTCollator(pad)([{"prompt_ids": p, "response_ids": r} for p, r in rows])
+        collator = SFTCollator(pad)
+        examples = [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(pairs)]
     else:
-        examples = [dict(p) for p in pairs]
+        collator = method.collator(pad)
+        examples = pair_examples(method, pairs)
         if method_name == "dpo":  # reference log-probs precomputed by the initial model, as the pipeline does
-            logps = precompute_sequence_logps(model, [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(pairs)], pad,
-                                              bf16_autocast=cfg.bf16)
+            rows = [{"prompt_ids": p, "response_ids": r} for p, r in sft_rows(pairs)]
+            logps = precompute_sequence_logps(model, rows, pad, bf16_autocast=cfg.bf16)
             n = len(pairs)
             for i, e in enumerate(examples):
                 e["ref_chosen_logps"], e["ref_rejected_logps"] = logps[i], logps[n + i]
-        batch = method.collator(pad)(examples)
     args = TrainingArguments(output_dir=out_dir, remove_unused_columns=False, **_common_args(cfg))
-    trainer = MethodTrainer(model=model, args=args, method=method, loss_config=LossConfig(), processing_class=tokenizer)
+    trainer = MethodTrainer(model=model, args=args, method=method, loss_config=LossConfig(), processing_class=tokenizer,
+                            data_collator=collator, on_policy=sampler)
+    batch = trainer.data_collator(examples)  # with a redraw, it also keeps the examples whose samples are redrawn
     tokens = int(batch["attention_mask"].sum())
-    return StepCase(f"{method_name}_ours", _stepper(trainer, batch), tokens, model, (trainer,))
+    return StepCase(f"{method_name}_on_policy" if redraw else f"{method_name}_ours", _stepper(trainer, batch), tokens,
+                    model, (trainer,))
 
 
 def _init_row(tokenizer, cfg: PerfConfig, *response_fields: str) -> dict:
@@ -236,6 +284,8 @@ def build_case(cfg: PerfConfig, name: str, pairs: list[dict], tokenizer) -> Step
         case = _trl_sft(cfg, pairs, tokenizer, out_dir)
     elif name == "dpo_trl":
         case = _trl_dpo(cfg, pairs, tokenizer, out_dir)
+    elif name == "gkd_on_policy":
+        case = _ours(cfg, "gkd", pairs, tokenizer, out_dir, redraw=True)
     else:
         case = _ours(cfg, name.removesuffix("_ours"), pairs, tokenizer, out_dir)
     case.keep = case.keep + (out_dir,)

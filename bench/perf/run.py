@@ -66,8 +66,18 @@ def training_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
             "peak minus the peak before the first step (optimizer state + activations + loss)"),
         Row("ADPA step's own memory vs SFT's", step_mem["adpa_ours"], step_mem["sft_ours"], "GiB", None,
             "peak minus the peak before the first step (optimizer state + activations + loss)"),
+        Row("GKD step time vs our SFT step", step["gkd_ours"], step["sft_ours"], "s/step", None,
+            reps + "; same tokens; GKD on cached samples (its default)"),
+        Row("GKD on-policy step time vs cached samples", step["gkd_on_policy"], step["gkd_ours"], "s/step", None,
+            reps + f"; resample_every=1: every step first samples {cfg.n_sequences // 2} x {cfg.response_len} tokens "
+            "from the student (KV cache, batch = the micro-batch) and takes a frozen teacher's top-K on them (the "
+            "measured model stands in for the teacher)"),
+        Row("GKD on-policy step peak memory vs cached samples", peak["gkd_on_policy"], peak["gkd_ours"], "GiB", None,
+            mem_kind + " (the on-policy process also holds the frozen teacher)"),
     ]
     for name in TRAIN_CASES:
+        if name == "gkd_on_policy":  # most of its step is generation, which 6 x P x tokens does not count
+            continue
         achieved = 6 * params * n_tok / step[name]
         rows.append(Row(f"MFU {name}", achieved, flops, "FLOP/s", None,
                         f"6 x {params} parameters x {n_tok} tokens / step time, against the measured matmul rate"))
