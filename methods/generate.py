@@ -32,10 +32,11 @@ def generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id
 @torch.no_grad()
 def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos_id: int, max_new_tokens: int = 256,
                     batch_size: int = 8, temperature: float = 0.0, top_p: float = 1.0, seed: int = 0,
-                    progress: Callable[[int], None] | None = None) -> list[list[int]]:
+                    progress: Callable[[int], None] | None = None, first_item: int = 0) -> list[list[int]]:
     """The Hugging Face path. Prompts are sorted by length so a batch holds similar lengths; results come back in
-    input order. With ``temperature > 0`` prompt i's sample comes from its own stream, item_seed(seed, i)
-    (methods.sampling): the same whatever the batch size or the other prompts."""
+    input order. With ``temperature > 0`` prompt i's sample comes from its own stream, item_seed(seed, first_item + i)
+    (methods.sampling): the same whatever the batch size or the other prompts (``first_item``: the place of the first
+    prompt in a larger list that is sampled in parts, as the processes of one training step sample theirs)."""
     from transformers import LogitsProcessorList
 
     settings = GenerationSettings(max_new_tokens, eos_id, temperature, top_p)
@@ -52,7 +53,8 @@ def hf_generate_ids(model, prompt_ids: Sequence[Sequence[int]], pad_id: int, eos
             input_ids[row, width - len(ids) :] = ids
             attention_mask[row, width - len(ids) :] = 1
         # Sampling: each row draws from its own stream, seeded by (seed, the prompt's index), as vLLM's requests do
-        sampler = None if settings.greedy else PerItemSampler([item_seed(seed, i) for i in idx], temperature, top_p)
+        sampler = None if settings.greedy else PerItemSampler([item_seed(seed, first_item + i) for i in idx], temperature,
+                                                              top_p)
         inputs = to_model_device({"input_ids": input_ids, "attention_mask": attention_mask}, model)
         with generation_lm_head(model):
             generated = model.generate(

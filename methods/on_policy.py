@@ -7,11 +7,14 @@ micro-batch instead gets fresh samples: the student being trained generates an a
 new answer replaces the stored one, so the loss sees exactly what the stored path would have given for those tokens
 (the same ``precompute_teacher_topk``). The other micro-batches keep the cached samples.
 
-Randomness: micro-batch m samples with the streams ``item_seed(item_seed(seed, m), row)`` (methods.sampling), so a
-run is repeated exactly, whatever else runs, and two micro-batches never share a stream. Generation always takes the
-Hugging Face path (vLLM would have to reload the weights at every refresh) and needs a single process: under
-DeepSpeed ZeRO-3 or FSDP every rank would have to join each other's generate calls (``synced_gpus``), which this
-does not do, so the training stage refuses it there.
+Randomness: row r of micro-batch m samples with the stream ``item_seed(item_seed(seed, m), p * B + r)``
+(methods.sampling), p being the process (0 in a single one) and B its micro-batch size: the row's place in the
+step's global batch. So a run is repeated exactly, whatever else runs, no two rows of a run share a stream, and N
+data-parallel processes draw the samples one process draws on the N-times micro-batch (when the data loader gives
+process p the p-th slice of it, as accelerate's does). Generation always takes the Hugging Face path (vLLM would
+have to reload the weights at every refresh) and needs every process to hold the whole student: plain data
+parallelism (DDP) does, but under DeepSpeed or FSDP the weights may be partitioned and every rank would have to join
+each other's generate calls (``synced_gpus``), which this does not do, so the training stage refuses it there.
 """
 from __future__ import annotations
 
@@ -61,8 +64,9 @@ class OnPolicySamples:
     k: int  # the teacher's top-K size, as the stored top-K stage
     seed: int
     every: int
-    micro_batches: int = 0  # seen so far
-    sample_tokens: list = field(default_factory=list)  # tokens per redrawn sample (for the stage summary)
+    process_index: int = 0  # this process's place among data-parallel ones (MethodTrainer sets it from its arguments)
+    micro_batches: int = 0  # seen so far (by this process)
+    sample_tokens: list = field(default_factory=list)  # tokens per sample this process redrew (for the stage summary)
 
     def __post_init__(self):
         if self.every < 1:
@@ -80,7 +84,7 @@ class OnPolicySamples:
         try:
             samples = hf_generate_ids(model, prompts, self.pad_id, self.eos_id, self.max_new_tokens,
                                       batch_size=len(prompts), temperature=self.temperature, top_p=self.top_p,
-                                      seed=item_seed(self.seed, index))
+                                      seed=item_seed(self.seed, index), first_item=self.process_index * len(prompts))
         finally:
             model.train(was_training)  # generation switched it to eval
         samples = [within_length(s, p, self.max_length) for s, p in zip(samples, prompts)]
@@ -90,8 +94,14 @@ class OnPolicySamples:
         self.sample_tokens.extend(len(s) for s in samples)
         return attach_teacher_topk(fresh, store, "sample", f"on-policy teacher top-K (micro-batch {index})")
 
-    def summary(self) -> dict:
-        n = len(self.sample_tokens)
+    def totals(self) -> list[int]:
+        """[samples redrawn, their tokens] of this process: what a data-parallel run sums over its processes."""
+        return [len(self.sample_tokens), sum(self.sample_tokens)]
+
+    def summary(self, totals: Sequence[int] | None = None, processes: int = 1) -> dict:
+        """Micro-batches seen and redrawn per process; samples and their mean length over ``totals`` (all processes'
+        sums, MethodTrainer.on_policy_summary), this process's own when not given."""
+        n, tokens = totals if totals is not None else self.totals()
         redrawn = -(-self.micro_batches // self.every)  # micro-batches 0, every, 2 every, ...
-        return {"micro_batches": self.micro_batches, "redrawn": redrawn, "samples": n,
-                "mean_sample_tokens": sum(self.sample_tokens) / n if n else None}
+        return {"micro_batches": self.micro_batches, "redrawn": redrawn, "processes": processes, "samples": int(n),
+                "mean_sample_tokens": tokens / n if n else None}

@@ -63,6 +63,8 @@ class MethodTrainer(Trainer):
         self.method = method
         self.loss_config = loss_config
         self.on_policy = on_policy
+        if on_policy is not None:  # its rows' sampling streams follow their place in the step's global batch
+            on_policy.process_index = self.args.process_index
         # Every loss is a per-sequence mean, so gradient accumulation must average micro-batches
         # (the Trainer only does so when it believes the model does not take loss kwargs).
         self.model_accepts_loss_kwargs = False
@@ -91,6 +93,17 @@ class MethodTrainer(Trainer):
             if fresh is not None:
                 inputs = self.data_collator.collator(fresh)  # moved to the device by the Trainer's _prepare_inputs
         return super().training_step(model, inputs, *args, **kwargs)
+
+    def on_policy_summary(self) -> dict | None:
+        """What the redraws did (OnPolicySamples.summary), samples counted over every process. A collective under
+        several processes: every process calls it."""
+        if self.on_policy is None:
+            return None
+        totals = self.on_policy.totals()
+        if self.args.world_size > 1:
+            local = torch.tensor(totals, dtype=torch.float64, device=self.args.device)
+            totals = [int(v) for v in self.accelerator.reduce(local, reduction="sum").tolist()]
+        return self.on_policy.summary(totals, processes=self.args.world_size)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, metrics = self.method.compute_loss(model, inputs, self.loss_config)

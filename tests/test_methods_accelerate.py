@@ -30,12 +30,16 @@ def _run(cmd: list[str], out: Path) -> tuple[dict, dict]:
     return load_file(str(out / "params.safetensors")), json.loads((out / "run.json").read_text())
 
 
+def _launch_two(tmp_path: Path, port: str, *script_args: str) -> tuple[dict, dict]:
+    return _run([str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+                 "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", port,
+                 str(SCRIPT), *script_args], tmp_path)
+
+
 @pytest.mark.slow
 def test_two_processes_match_one_process_on_doubled_batch(tmp_path):
     single, run1 = _run([str(BIN / "python"), str(SCRIPT), "--per-device-batch", "4"], tmp_path / "one")
-    double, run2 = _run([str(BIN / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-                         "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29517",
-                         str(SCRIPT), "--per-device-batch", "2"], tmp_path / "two")
+    double, run2 = _launch_two(tmp_path / "two", "29517", "--per-device-batch", "2")
     assert run1 == {"world_size": 1, "steps": 2} and run2 == {"world_size": 2, "steps": 2}
     initial = dict(load_model("tiny-random", device="cpu").named_parameters())
     assert single.keys() == double.keys() == initial.keys()
@@ -46,3 +50,28 @@ def test_two_processes_match_one_process_on_doubled_batch(tmp_path):
     # Adam moves each parameter by up to ~lr per step; an element whose gradient is near Adam's eps can differ
     # by a few percent of that (measured up to 2.5e-5), a different data split would differ by ~lr.
     assert (delta2 - delta1).abs().max() < 2e-4
+
+
+@pytest.mark.slow
+def test_redrawn_samples_under_two_processes_match_one_process_on_doubled_batch(tmp_path):
+    """GKD with every micro-batch's samples redrawn (methods.on_policy) under data parallelism: each process samples
+    its rows with the streams of their places in the global batch, so two processes draw what one draws on the doubled
+    micro-batch, and train to the same weights; the run's counts are summed over the processes."""
+    from test_methods_exact import f64_model
+
+    single, run1 = _run([str(BIN / "python"), str(SCRIPT), "--method", "gkd-on-policy", "--per-device-batch", "4"],
+                        tmp_path / "one")
+    double, run2 = _launch_two(tmp_path / "two", "29518", "--method", "gkd-on-policy", "--per-device-batch", "2")
+    assert (run1["world_size"], run2["world_size"]) == (1, 2) and run1["steps"] == run2["steps"] == 2
+    one, two = run1["on_policy"], run2["on_policy"]
+    assert (one["processes"], two["processes"]) == (1, 2)
+    assert one["redrawn"] == one["micro_batches"] == two["redrawn"] == two["micro_batches"] == 2  # per process
+    assert one["samples"] == two["samples"] == 8  # 2 steps x 4 rows, summed over the processes
+    assert one["mean_sample_tokens"] == two["mean_sample_tokens"]  # the same samples: the same lengths
+    initial = dict(f64_model(0).named_parameters())
+    delta1 = torch.cat([(single[n] - initial[n].detach()).flatten() for n in single])
+    delta2 = torch.cat([(double[n] - initial[n].detach()).flatten() for n in single])
+    assert delta1.norm() > 1e-2
+    # float64 throughout: one process and two differ only in how the gradient sum is ordered (other samples, as a
+    # process drawing its rows with the first rows' streams would give, differ by about the learning rate)
+    assert (delta2 - delta1).abs().max() < 1e-8

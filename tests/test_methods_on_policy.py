@@ -101,7 +101,7 @@ def _rebuilt(method, cfg, teacher, weights, rows, micro_batch):
 
 def test_redrawn_micro_batches_train_on_the_current_students_samples(tmp_path, device):
     method, cfg, teacher, examples, calls, sampler, _ = _run(tmp_path, device, every=2)
-    assert len(calls) == 3 and sampler.summary() == {"micro_batches": 3, "redrawn": 2, "samples": 8,
+    assert len(calls) == 3 and sampler.summary() == {"micro_batches": 3, "redrawn": 2, "processes": 1, "samples": 8,
                                                      "mean_sample_tokens": sampler.summary()["mean_sample_tokens"]}
     for m, call in enumerate(calls):
         rows = _rows(call["batch"], examples)

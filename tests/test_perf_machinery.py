@@ -129,7 +129,8 @@ def test_gkd_on_policy_case_redraws_every_step(tiny_cases):
     assert first_fresh != pytest.approx(first_cached, rel=1e-6)
     fresh.step()
     sampler = fresh.keep[0].on_policy
-    assert sampler.summary() == {"micro_batches": 2, "redrawn": 2, "samples": 4, "mean_sample_tokens": cfg.response_len}
+    assert sampler.summary() == {"micro_batches": 2, "redrawn": 2, "processes": 1, "samples": 4,
+                                 "mean_sample_tokens": cfg.response_len}
 
 
 def test_peak_rss_is_positive():

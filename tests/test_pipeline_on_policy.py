@@ -27,17 +27,27 @@ def test_gkd_with_redrawn_samples_runs_and_records_them(tmp_path):
     assert all(math.isfinite(v) for v in final_metrics(run_dir, "gkd").values() if v is not None)
 
 
-def test_redrawing_under_several_processes_is_refused_naming_the_setting():
+def test_redrawing_under_deepspeed_or_fsdp_is_refused_naming_the_setting(monkeypatch):
+    """Plain data parallelism keeps the whole student on every process and may redraw (test_methods_accelerate);
+    DeepSpeed and FSDP may partition it, so the stage refuses before loading anything."""
     from types import SimpleNamespace
 
     from methods.base import LossConfig
 
     from methods.registry import get_method
 
-    from bench.pipeline.train_stage import _on_policy
+    from bench.pipeline.train_stage import _on_policy, partitioned
 
     stage = SimpleNamespace(name="gkd", config={"method": "gkd"})
     loss = LossConfig(settings={"resample_every": 1})
-    with pytest.raises(ValueError, match=r"stages\.gkd\.loss\.settings\.resample_every: .*single process"):
-        _on_policy(None, stage, get_method("gkd"), loss, None, SimpleNamespace(world_size=2))
-    assert _on_policy(None, stage, get_method("gkd"), LossConfig(), None, SimpleNamespace(world_size=2)) is None  # drawn once: no sampler
+    refused = r"stages\.gkd\.loss\.settings\.resample_every: .*whole student"
+    for args in (SimpleNamespace(world_size=2, deepspeed="configs/accelerate/ds_zero3.json"),
+                 SimpleNamespace(world_size=1, fsdp="full_shard")):
+        with pytest.raises(ValueError, match=refused):
+            _on_policy(None, stage, get_method("gkd"), loss, None, args)
+    data_parallel = SimpleNamespace(world_size=2, deepspeed=None, fsdp="")
+    assert not partitioned(data_parallel)
+    monkeypatch.setenv("ACCELERATE_USE_DEEPSPEED", "true")  # as `accelerate launch --config_file zero3.yaml` sets it
+    with pytest.raises(ValueError, match=refused):
+        _on_policy(None, stage, get_method("gkd"), loss, None, data_parallel)
+    assert _on_policy(None, stage, get_method("gkd"), LossConfig(), None, data_parallel) is None  # drawn once: no sampler

@@ -136,9 +136,10 @@ def _on_policy(ctx: RunContext, stage: Stage, method, loss: LossConfig, tokenize
     if not every:
         return None
     setting = f"stages.{stage.name}.loss.settings.resample_every"
-    if sharded(args):
-        raise ValueError(f"{setting}: redrawing samples during training needs a single process (not DeepSpeed, FSDP "
-                         "or several processes); set it to 0 to train on the cached samples")
+    if partitioned(args):
+        raise ValueError(f"{setting}: redrawing samples during training needs every process to hold the whole student "
+                         "(a single process or plain data parallelism, not DeepSpeed or FSDP); set it to 0 to train on "
+                         "the cached samples")
     topk_stage, samples_stage = ctx.plan[stage.deps["sample_topk"]], ctx.plan[stage.deps["samples"]]
     teacher = load_model(str(ctx.model_dir(topk_stage.deps["teacher"])), "frozen",
                          Precision.from_dict(topk_stage.config["precision"]))
@@ -158,11 +159,17 @@ def _summary(trainer, examples: list[dict]) -> dict:
                            "last_metrics": {k: v for k, v in (history[-1] if history else {}).items() if "/" in k}})
 
 
-def sharded(args) -> bool:
-    """Whether the Trainer runs under DeepSpeed, FSDP or several processes (accelerate launch): the module's own
-    parameters may then be partitioned, so weights are saved through the Trainer and checkpoints are refused."""
+def partitioned(args) -> bool:
+    """Whether the Trainer runs under DeepSpeed or FSDP (accelerate launch or the arguments), which may partition the
+    module's own parameters over the processes."""
     launched = any(os.environ.get(k, "").lower() == "true" for k in ("ACCELERATE_USE_DEEPSPEED", "ACCELERATE_USE_FSDP"))
-    return launched or args.world_size > 1
+    return launched or bool(getattr(args, "deepspeed", None)) or bool(getattr(args, "fsdp", None))
+
+
+def sharded(args) -> bool:
+    """Whether the Trainer runs under DeepSpeed, FSDP or several processes: the parameters may be partitioned, and
+    every process joins the save, so weights are saved through the Trainer and checkpoints are refused."""
+    return partitioned(args) or args.world_size > 1
 
 
 def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
@@ -204,4 +211,4 @@ def run_train(ctx: RunContext, stage: Stage, out: Path) -> dict:
     shutil.rmtree(out / "trainer", ignore_errors=True)
     # The numerics it ran under, for the manifest: weights the optimiser updated, and whether bf16 autocast was on.
     return {**_summary(trainer, examples), "weights_dtype": dtype_name(model), "bf16_autocast": bool(args.bf16),
-            **({"on_policy_samples": on_policy.summary()} if on_policy else {})}
+            **({"on_policy_samples": trainer.on_policy_summary()} if on_policy else {})}
