@@ -193,7 +193,7 @@ MUTANTS = [
     m("distillm2-teacher-tail-dropped", "the teacher's tail mass left out of the rest bin", "beyond_losses.py",
       ("p_rest = (teacher_tail.to(dtype) + (probs - p_k).sum(-1)).clamp(min=0.0)", "p_rest = (probs - p_k).sum(-1).clamp(min=0.0)")),
     m("gkd-onpolicy-one-stream", "every redrawn micro-batch samples with the same random streams", "on_policy.py",
-      ("seed=item_seed(self.seed, index))", "seed=item_seed(self.seed, 0))")),
+      ("seed=item_seed(self.seed, index), first_item", "seed=item_seed(self.seed, 0), first_item")),
     m("gkd-onpolicy-batch-kept", "the redrawn samples never reach the loss (the cached batch is trained on)", "trainer.py",
       ("                inputs = self.data_collator.collator(fresh)", "                pass")),
     m("simpo-sign", "SimPO's sigmoid term on -margin", "beyond_losses.py",
