@@ -64,7 +64,6 @@ class OnPolicySamples:
     k: int  # the teacher's top-K size, as the stored top-K stage
     seed: int
     every: int
-    process_index: int = 0  # this process's place among data-parallel ones (MethodTrainer sets it from its arguments)
     micro_batches: int = 0  # seen so far (by this process)
     sample_tokens: list = field(default_factory=list)  # tokens per sample this process redrew (for the stage summary)
 
@@ -72,9 +71,9 @@ class OnPolicySamples:
         if self.every < 1:
             raise ValueError(f"resample_every must be at least 1 to redraw samples, got {self.every}")
 
-    def __call__(self, model, examples: Sequence[dict]) -> list[dict] | None:
+    def __call__(self, model, examples: Sequence[dict], process_index: int = 0) -> list[dict] | None:
         """The examples with fresh samples and the teacher's top-K on them, or None when this micro-batch keeps the
-        cached samples."""
+        cached samples. ``process_index``: this process's place among data-parallel ones (see the module doc)."""
         index = self.micro_batches
         self.micro_batches += 1
         if index % self.every:
@@ -84,7 +83,7 @@ class OnPolicySamples:
         try:
             samples = hf_generate_ids(model, prompts, self.pad_id, self.eos_id, self.max_new_tokens,
                                       batch_size=len(prompts), temperature=self.temperature, top_p=self.top_p,
-                                      seed=item_seed(self.seed, index), first_item=self.process_index * len(prompts))
+                                      seed=item_seed(self.seed, index), first_item=process_index * len(prompts))
         finally:
             model.train(was_training)  # generation switched it to eval
         samples = [within_length(s, p, self.max_length) for s, p in zip(samples, prompts)]

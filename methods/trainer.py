@@ -63,8 +63,6 @@ class MethodTrainer(Trainer):
         self.method = method
         self.loss_config = loss_config
         self.on_policy = on_policy
-        if on_policy is not None:  # its rows' sampling streams follow their place in the step's global batch
-            on_policy.process_index = self.args.process_index
         # Every loss is a per-sequence mean, so gradient accumulation must average micro-batches
         # (the Trainer only does so when it believes the model does not take loss kwargs).
         self.model_accepts_loss_kwargs = False
@@ -89,7 +87,8 @@ class MethodTrainer(Trainer):
         before its loss, on the micro-batches whose turn it is."""
         raw = inputs.pop(RAW_EXAMPLES, None)  # present exactly when on_policy is set (KeepExamples)
         if raw is not None:
-            fresh = self.on_policy(self.accelerator.unwrap_model(model), raw.items)
+            # the process index places its rows' sampling streams in the step's global batch
+            fresh = self.on_policy(self.accelerator.unwrap_model(model), raw.items, self.args.process_index)
             if fresh is not None:
                 inputs = self.data_collator.collator(fresh)  # moved to the device by the Trainer's _prepare_inputs
         return super().training_step(model, inputs, *args, **kwargs)

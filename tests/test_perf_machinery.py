@@ -97,33 +97,31 @@ def test_training_rows_use_measured_values(monkeypatch):
     assert "MFU gkd_on_policy" not in rows  # its step is mostly generation, which the training FLOPs do not count
 
 
-@pytest.fixture(scope="module")
-def tiny_cases():
+TINY = PerfConfig(model="tiny-random", n_sequences=4, seq_len=16)
+
+
+def _tiny_cases(*names: str) -> dict:
+    """Fresh cases on the tiny model, each from the same initial weights and the same pairs."""
     from bench.perf.cases import build_case, load_tokenizer, make_pairs
 
-    cfg = PerfConfig(model="tiny-random", n_sequences=4, seq_len=16)
-    tokenizer = load_tokenizer(cfg)
-    pairs = make_pairs(cfg, tokenizer)
-    return cfg, {name: build_case(cfg, name, pairs, tokenizer) for name in TRAIN_CASES}
+    tokenizer = load_tokenizer(TINY)
+    pairs = make_pairs(TINY, tokenizer)
+    return {name: build_case(TINY, name, pairs, tokenizer) for name in names}
 
 
-def test_every_training_case_takes_finite_steps_on_the_same_tokens(tiny_cases):
+def test_every_training_case_takes_finite_steps_on_the_same_tokens():
     """What `bench perf` times: every case builds from the shared pairs (the fields its method declares) and steps."""
-    cfg, cases = tiny_cases
-    assert {c.tokens for c in cases.values()} == {cfg.n_sequences * cfg.seq_len}
+    cases = _tiny_cases(*TRAIN_CASES)
+    assert {c.tokens for c in cases.values()} == {TINY.n_sequences * TINY.seq_len}
     for name, case in cases.items():
         assert torch.isfinite(torch.as_tensor(case.step())), name
 
 
-def test_gkd_on_policy_case_redraws_every_step(tiny_cases):
+def test_gkd_on_policy_case_redraws_every_step():
     """The on-policy case trains on fresh samples at every step, of the cached samples' length: its ratio to the
     cached case is what the redraw costs, on the same tokens."""
-    from bench.perf.cases import build_case, load_tokenizer, make_pairs
-
-    cfg = tiny_cases[0]
-    tokenizer = load_tokenizer(cfg)
-    pairs = make_pairs(cfg, tokenizer)  # fresh cases: both start from the same initial weights
-    cached, fresh = build_case(cfg, "gkd_ours", pairs, tokenizer), build_case(cfg, "gkd_on_policy", pairs, tokenizer)
+    cfg = TINY
+    cached, fresh = _tiny_cases("gkd_ours", "gkd_on_policy").values()
     assert cached.keep[0].on_policy is None
     first_cached, first_fresh = float(cached.step()), float(fresh.step())  # same initial weights, other samples
     assert first_fresh != pytest.approx(first_cached, rel=1e-6)

@@ -191,16 +191,24 @@ def _common_args(cfg: PerfConfig) -> dict:
                 dataloader_num_workers=0, seed=cfg.seed, use_cpu=not cfg.device.startswith("cuda"))
 
 
-def _on_policy_sampler(cfg: PerfConfig, method, pad_id: int) -> OnPolicySamples:
-    """GKD's redraw at every micro-batch (resample_every = 1), a frozen copy of the measured model standing in for the
-    DPO teacher. eos -1: sampling never stops early, so a sample has the cached one's length (the same tokens)."""
+NO_EOS = -1  # an end-of-sequence id no token has: generation never stops early, every output has the asked length
+
+
+def silence_no_eos_warning() -> None:
+    """Generating with NO_EOS is deliberate here; transformers would warn about it at every generate call."""
     from transformers.utils import logging as hf_logging
 
-    hf_logging.set_verbosity_error()  # eos -1 is deliberate; silence generate's per-call warning
+    hf_logging.set_verbosity_error()
+
+
+def _on_policy_sampler(cfg: PerfConfig, method, pad_id: int) -> OnPolicySamples:
+    """GKD's redraw at every micro-batch (resample_every = 1), a frozen copy of the measured model standing in for the
+    DPO teacher. NO_EOS: a sample has the cached one's length (the same tokens)."""
+    silence_no_eos_warning()
     teacher = load_model(cfg).eval()
     settings = method.settings(LossConfig())
-    return OnPolicySamples(teacher, pad_id, -1, cfg.response_len, cfg.seq_len, settings.temperature, settings.top_p,
-                           TOPK, cfg.seed, every=1)
+    return OnPolicySamples(teacher, pad_id, NO_EOS, cfg.response_len, cfg.seq_len, settings.temperature,
+                           settings.top_p, TOPK, cfg.seed, every=1)
 
 
 def _ours(cfg: PerfConfig, method_name: str, pairs: list[dict], tokenizer, out_dir: str,

@@ -14,7 +14,8 @@ from methods.devices import to_model_device
 from methods.generate import generate_ids
 from methods.topk import DEFAULT_K, TopKStore, batches_by_length, precompute_teacher_topk
 
-from .cases import TRAIN_CASES, PerfConfig, build_case, load_model, load_tokenizer, make_pairs, parameter_count, sft_rows
+from .cases import (NO_EOS, TRAIN_CASES, PerfConfig, build_case, load_model, load_tokenizer, make_pairs, parameter_count,
+                    sft_rows, silence_no_eos_warning)
 from .measure import interleaved, load_average, matmul_flops, median, memory_bandwidth
 from .memory import measure_in_subprocess
 from .rows import Row
@@ -120,9 +121,7 @@ def precompute_rows(cfg: PerfConfig, say: Say) -> list[Row]:
 
 
 def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()  # eos -1 (no early stop) is deliberate; silence the per-call warning
+    silence_no_eos_warning()
     tokenizer = load_tokenizer(cfg)
     model = load_model(cfg).eval()
     # gen_batch distinct prompts of prompt_len tokens (response rows cut to prompt length)
@@ -132,8 +131,8 @@ def generation_rows(cfg: PerfConfig, flops: float, say: Say) -> list[Row]:
 
     def run(batch_size: int) -> Callable[[], None]:
         def go() -> None:
-            # eos -1: no early stop, so both sides generate exactly gen_new_tokens per prompt
-            out = generate_ids(model, prompts, tokenizer.pad_token_id, -1, cfg.gen_new_tokens, batch_size, backend="hf")
+            # NO_EOS: both sides generate exactly gen_new_tokens per prompt
+            out = generate_ids(model, prompts, tokenizer.pad_token_id, NO_EOS, cfg.gen_new_tokens, batch_size, backend="hf")
             produced[f"batch {batch_size}"] = sum(len(o) for o in out)
         return go
 
