@@ -10,11 +10,13 @@ import pytest
 import bench.judges
 from bench.cli import main
 from bench.datasets import builtin
+from bench.evals.judge_checks import floor as check_floor
 from bench.evals.judge_checks import verifier as check_verifier
 from bench.judges.agreement import load_agreement
 
 from judges_helpers import FakeCompletions, FaultyChatServer, fake_local_judge
 
+FLOOR_ANSWER = "I do not know."
 ANSWER = re.compile(r"\[The Start of Assistant's Answer\]\n(.*)\n\[The End of Assistant's Answer\]", re.S)
 
 
@@ -29,6 +31,9 @@ def fake_env(tmp_path, monkeypatch):
     monkeypatch.setattr(bench.judges, "judge_cache_dir", lambda: tmp_path / "judgments")
     # The real command generates SmolLM2 answers once (minutes); here the data's own answers stand in for them.
     monkeypatch.setattr(check_verifier, "model_answers", lambda items, root: [it.reference + " Extra." for it in items])
+    # Likewise the floor model's 1024-token MT-Bench answers: one short non-answer to every question.
+    monkeypatch.setattr(check_floor, "model_answers",
+                        lambda questions, root, versions: {q["question_id"]: [FLOOR_ANSWER] for q in questions})
     # (answered_prompts, which the command calls, is the real one: it takes answers from model_answers)
     return tmp_path
 
@@ -52,7 +57,17 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     ver = result["verifier"]
     assert ver["pairwise_accuracy"]["n_pairs"] >= 6 and ver["n_answers"] == 3 * ver["n_prompts"]
     hh = result["hh"]
-    assert sent == mt["n_judgments"] + ver["n_answers"] + hh["n_judgments"] and hh["n_judgments"] == 10
+    floor = result["floor"]
+    assert sent == mt["n_judgments"] + ver["n_answers"] + floor["n_judgments"] + hh["n_judgments"] and hh["n_judgments"] == 10
+    # The floor: its non-answers rated 1 by the length rule, placed among the four published means (by hand)
+    assert floor["n_judgments"] == 3 and floor["question_ids"] == [81, 91, 101] and judged.count(FLOOR_ANSWER) == 3
+    assert floor["ratings"] == [1.0, 1.0, 1.0] and floor["mean"] == 1.0 and floor["ci95"] == [1.0, 1.0]
+    assert min(mt["model_means"].values()) > 1.0 and (floor["rank"], floor["of"], floor["ranked_last"]) == (5, 5, True)
+    lowest = min(mt["model_means"], key=mt["model_means"].get)
+    assert floor["lowest_published"] == {"model": lowest, "mean": mt["model_means"][lowest],
+                                         "gpt4_score": mt["gpt4_scores"][lowest]}
+    assert floor["gap_below_lowest"] == pytest.approx(mt["model_means"][lowest] - 1.0)
+    assert floor["length_baseline"]["rank"] == 5 and "135M model (floor)" in out and "5 of 5" in out
     # answers are judged whole: gpt-4's long answer to question 81 reaches the judge uncut
     from bench.evals.judge_checks.mt_bench import published_answers
 
@@ -85,12 +100,12 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert mt["length_baseline"]["spearman"]["value"] == pytest.approx(spearmanr(mean_chars, gpt4)[0], abs=1e-4)
     assert mt["length_baseline"]["kendall"]["value"] == pytest.approx(kendalltau(mean_chars, gpt4)[0], abs=1e-4)
     assert ver["length_baseline"]["pairwise_accuracy"]["n_pairs"] == ver["pairwise_accuracy"]["n_pairs"]
-    assert out.count("no judge, length alone") == 3
+    assert out.count("no judge, length alone") == 4  # one per reference, the floor too
     summary = load_agreement(judge_id, folder=fake_env / "checks")
     assert summary["mt_bench_gpt4"]["n_questions"] == 3 and "vs exact verifier" in summary["text"]
     assert summary["hh"]["n_pairs"] == 5 and "vs human HH preferences" in summary["text"]
     # seconds per judgment sent, per reference and in all: the cold cost
-    refs = ("mt_bench", "verifier", "hh")
+    refs = ("mt_bench", "verifier", "floor", "hh")
     assert result["seconds_per_judgment"] == pytest.approx(sum(result[r]["wall_s"] for r in refs) / sent, abs=0.01)
 
     # Only one reference this time: the other's last measurement is kept, and cached judgments are not re-sent.
@@ -100,7 +115,7 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
     assert code == 0
     kept = json.loads(path.read_text())
     assert kept["mt_bench"]["n_judgments"] == 12 and kept["verifier"]["n_prompts"] == ver["n_prompts"]
-    assert kept["hh"]["n_pairs"] == 5
+    assert kept["hh"]["n_pairs"] == 5 and kept["floor"]["rank"] == 5
     assert "agreement" not in kept["judge"]  # the file is the check, not a quote of the one it replaces
     # every verifier judgment came from the cache: no cold cost measured, rather than a cost near 0 s
     assert kept["verifier"]["cache_hits"] > 0 and kept["verifier"]["requests_sent"] == 0
@@ -230,3 +245,27 @@ def test_length_only_adds_the_baseline_a_full_check_would_have_recorded(fake_env
     assert json.loads(path.read_text()) == old
     assert main(["judge-check", "--judge", "local-nosuch", "--length-only", "--data-dir", str(data_dir), "--out", str(out)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_the_floor_is_placed_in_the_judges_own_mt_bench_check(fake_env, data_dir, capsys):
+    """`--references floor` needs the judge's MT-Bench check (this run's or an earlier one in --out): without one it
+    is one clear line and nothing written; with one, the floor is placed among that check's models, and a later
+    MT-Bench check (other questions) drops the placement made in the earlier one instead of keeping it stale."""
+    out = fake_env / "checks"
+    models = "gpt-4,alpaca-13b,chatglm-6b"
+    with FaultyChatServer(length_judge) as server:
+        judge_id = f"openai:fake@{server.base_url}"
+        base = ["judge-check", "--judge", judge_id, "--data-dir", str(data_dir), "--out", str(out)]
+        assert main(base + ["--references", "floor"]) == 2
+        err = capsys.readouterr().err
+        assert "--references floor places a weaker model" in err and "Traceback" not in err and not out.exists()
+        assert main(base + ["--references", "mt_bench", "--questions", "2", "--models", models]) == 0
+        assert main(base + ["--references", "floor"]) == 0
+        result = json.loads(next(out.glob("*.json")).read_text())
+        floor, mt = result["floor"], result["mt_bench"]
+        assert floor["question_ids"] == mt["question_ids"] == [81, 91] and floor["n_judgments"] == 2
+        assert (floor["rank"], floor["of"], floor["ranked_last"]) == (4, 4, True)
+        assert "a 135M model's answers" in load_agreement(judge_id, folder=out)["text"]
+        assert main(base + ["--references", "mt_bench", "--questions", "3", "--models", models]) == 0
+        result = json.loads(next(out.glob("*.json")).read_text())
+        assert result["mt_bench"]["n_questions"] == 3 and "floor" not in result

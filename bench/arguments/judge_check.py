@@ -2,7 +2,7 @@
 exact verifier.
 
     bench judge-check --judge local-qwen0.5b:explain [--questions 24] [--models a,b,...] [--hh-pairs 400]
-                      [--verifier-pairs 120] [--references mt_bench,hh,verifier] [--threads N] [--data-dir DIR]
+                      [--verifier-pairs 120] [--references verifier,mt_bench,floor,hh] [--threads N] [--data-dir DIR]
 
 The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
 judged whole (``--answer-tokens`` cuts only when given).
@@ -37,7 +37,9 @@ def register(sub) -> None:
                    help=f"Anthropic HH harmless-base pairs judged (default {DEFAULT_HH_PAIRS}; chance 0.5)")
     p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
                    help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
-    p.add_argument("--references", default="verifier,mt_bench,hh", help="which references to measure (verifier, mt_bench, hh)")
+    p.add_argument("--references", default="verifier,mt_bench,floor,hh",
+                   help="which references to measure (verifier, mt_bench, floor, hh); floor places SmolLM2-135M's answers "
+                        "among the MT-Bench check's models (that check from the same run or an earlier one)")
     p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
                    "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
     p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")

@@ -11,6 +11,7 @@ from pathlib import Path
 from transformers import AutoTokenizer
 
 from bench.datasets import builtin
+from bench.evals.judge_checks import floor as fl
 from bench.evals.judge_checks import hh
 from bench.evals.judge_checks import mt_bench as mt
 from bench.evals.judge_checks import verifier as ver
@@ -18,15 +19,15 @@ from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
 from bench.io import read_json
 from bench.judges import PairRequest, Rating, RatingRequest, get_judge
-from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, summary_text,
-                                   write_check)
+from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, previous_check,
+                                   summary_text, write_check)
 from bench.judges.agreement_stats import position_consistency
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.judges.validation import check_shortfall
 from bench.models import materialise_tokenizer
 from bench.progress import Reporter
 
-REFERENCES = ("verifier", "mt_bench", "hh")
+REFERENCES = ("verifier", "mt_bench", "floor", "hh")  # the order they run in: floor is placed in mt_bench's check
 LENGTH_ROW = "no judge, length alone: "  # the baseline a judge must beat: the longer answer rated higher
 
 
@@ -42,8 +43,8 @@ def _validate(args) -> str | None:
     for name in ("questions", "answer_tokens", "verifier_pairs", "hh_pairs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             return f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})"
-    if refs & {"mt_bench", "hh"} and not args.data_dir:
-        return "the MT-Bench and HH references need the data folder: pass --data-dir or set BENCH_DATA_DIR"
+    if refs & {"mt_bench", "floor", "hh"} and not args.data_dir:
+        return "the MT-Bench, floor and HH references need the data folder: pass --data-dir or set BENCH_DATA_DIR"
     if args.data_dir and not (Path(args.data_dir) / "mt_bench").is_dir():
         return f"{Path(args.data_dir) / 'mt_bench'} not found (the shared data folder holds mt_bench/)"
     return None
@@ -132,6 +133,26 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
             "reference": "GPT-4 MT-Bench scores published by LMSYS (single grading, both turns, 80 questions)"}
 
 
+def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
+    """A far weaker model's answers, judged as the MT-Bench check judged the published ones, placed among them."""
+    if not mt_block:
+        raise ValueError(f"--references floor places a weaker model among the models of the judge's MT-Bench check: "
+                         f"measure mt_bench in the same run, or first (its check in {check_path(judge.id, args.out)})")
+    if mt_block.get("answer_tokens"):
+        raise ValueError("--references floor: the MT-Bench check cut its answers (--answer-tokens); the floor model's "
+                         "answers are judged whole, so they cannot be placed among those")
+    jobs = fl.build_jobs(folder, mt_block, Path(args.out or checks_dir()))
+    if judge.supports_pairs:
+        requests = [PairRequest(j["question"], j["answer"], j["baseline"], j["reference"]) for j in jobs]
+        prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1, {fl.MODEL} vs {mt.BASELINE_MODEL} ({judge.id})")
+        ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
+    else:
+        ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1, {fl.MODEL} ({judge.id})")
+    lengths = mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"])
+    return {**fl.placement(jobs, ratings, mt_block, lengths), "n_judgments": len(jobs), "wall_s": round(seconds, 1),
+            "reference": f"{fl.LABEL}'s answers placed among the MT-Bench check's published models"}
+
+
 def check_hh(judge, args, folder: Path) -> dict:
     pairs = hh.load_pairs(Path(args.data_dir), args.hh_pairs)
     if judge.supports_pairs:
@@ -179,7 +200,8 @@ def run(args) -> int:
     problem = _validate(args)
     if problem:
         return _fail(problem)
-    refs = [r.strip() for r in args.references.split(",") if r.strip()]
+    asked = {r.strip() for r in args.references.split(",") if r.strip()}
+    refs = [r for r in REFERENCES if r in asked]
     folder = Path(args.data_dir) / "mt_bench" if args.data_dir else None
     try:
         if "mt_bench" in refs:
@@ -197,9 +219,13 @@ def run(args) -> int:
               "cpu_count": os.cpu_count()}
     try:
         for ref in refs:
-            check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
             before = judge.stats.as_dict()
-            result[ref] = check(judge, args, folder)
+            if ref == "floor":
+                earlier = previous_check(judge.id, described["settings"], args.out) or {}
+                result[ref] = check_floor(judge, args, folder, result.get("mt_bench") or earlier.get("mt_bench"))
+            else:
+                check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
+                result[ref] = check(judge, args, folder)
             after = judge.stats.as_dict()
             result[ref].update({k: after[k] - before[k] for k in ("requests_sent", "cache_hits")})
             fresh = _sent(result[ref])
@@ -269,6 +295,15 @@ def print_table(result: dict) -> None:
         if mt.get("length_baseline"):
             base = mt["length_baseline"]["spearman"]
             rows.append(("", LENGTH_ROW + "Spearman", _value(base["value"]), _interval(base["ci95"]), size, ""))
+    floor = result.get("floor")
+    if floor:
+        rows.append(("135M model (floor)", "rank among published (last: good)", f"{floor['rank']} of {floor['of']}", "",
+                     f"{floor['n_questions']} q", f"{floor['wall_s']:.0f}"))
+        rows.append(("", "its mean rating", _value(floor["mean"]), _interval(floor["ci95"]),
+                     f"lowest published {_value(floor['lowest_published']['mean'])}", ""))
+        base = floor.get("length_baseline")
+        if base:
+            rows.append(("", LENGTH_ROW + "rank", f"{base['rank']} of {base['of']}", "", "", ""))
     hh = result.get("hh")
     if hh:
         acc = hh["pairwise_accuracy"]

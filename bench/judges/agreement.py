@@ -116,6 +116,11 @@ def summary_text(result: dict) -> str:
                      f"{_length_text(hh, 'pairwise_accuracy')}, n={acc['n_pairs']} pairs (chance 0.5)"
                      + (f", position consistency {_value(hh['position_consistency']['value'])}"
                         if hh.get("position_consistency") else ""))
+    floor = result.get("floor")
+    if floor:
+        parts.append(f"a 135M model's answers (SmolLM2-135M-Instruct, taken as worse than all) ranked "
+                     f"{floor['rank']} of {floor['of']} (mean {_value(floor['mean'])} {_interval(floor['ci95'])} against "
+                     f"the lowest published {_value(floor['lowest_published']['mean'])}, {floor['n_questions']} questions)")
     ver = result.get("verifier")
     if ver:
         acc, roc = ver["pairwise_accuracy"], ver.get("auroc")
@@ -145,6 +150,9 @@ def summarise(result: dict, path: Path | None = None) -> dict:
             "kendall": mt["kendall"]["value"], "kendall_ci95": mt["kendall"]["ci95"]}
         if mt.get("position_consistency"):
             out["mt_bench_gpt4"]["position_consistency"] = mt["position_consistency"]["value"]
+    floor = result.get("floor")
+    if floor:
+        out["floor"] = {k: floor[k] for k in ("rank", "of", "ranked_last", "mean", "ci95", "n_questions")}
     if hh:
         out["hh"] = {"pairwise_accuracy": hh["pairwise_accuracy"]["value"], "pairwise_accuracy_ci95": hh["pairwise_accuracy"]["ci95"],
                      "n_pairs": hh["pairwise_accuracy"]["n_pairs"]}
@@ -164,16 +172,28 @@ def summarise(result: dict, path: Path | None = None) -> dict:
     return out
 
 
-def merge_previous(result: dict, folder: Path | None = None) -> dict:
-    """Keep the references of an earlier check of the same judge (same identity settings) that this run left out."""
+def previous_check(judge_id: str, settings: dict, folder: Path | None = None) -> dict | None:
+    """The earlier check of this judge in ``folder`` (default: this machine's checks), if made under the same
+    identity settings; else None."""
     try:
-        old = json.loads(check_path(result["judge"]["id"], folder).read_text(encoding="utf-8"))
+        old = json.loads(check_path(judge_id, folder).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return result
-    if not same_judge(old.get("judge", {}).get("settings", {}), result["judge"]["settings"]):
+        return None
+    if not isinstance(old, dict) or not same_judge(old.get("judge", {}).get("settings", {}), settings):
+        return None
+    return old
+
+
+def merge_previous(result: dict, folder: Path | None = None) -> dict:
+    """Keep the references of an earlier check of the same judge (same identity settings) that this run left out.
+    The floor placement is kept only with the MT-Bench check it was placed in (not when this run measured MT-Bench)."""
+    old = previous_check(result["judge"]["id"], result["judge"]["settings"], folder)
+    if old is None:
         return result
     merged = dict(result)
-    for ref in ("verifier", "mt_bench", "hh"):
+    for ref in ("verifier", "mt_bench", "floor", "hh"):
+        if ref == "floor" and "mt_bench" in result:
+            continue
         if ref not in merged and ref in old:
             merged[ref] = {**old[ref], "measured": old[ref].get("measured", old.get("created"))}
     return merged

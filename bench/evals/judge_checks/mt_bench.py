@@ -78,13 +78,15 @@ def cut(text: str, tokenizer, max_tokens: int | None) -> str:
 
 
 def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int | None = None,
-               tokenizer=None) -> tuple[list[dict], dict]:
+               tokenizer=None, given: dict | None = None, questions: list[dict] | None = None) -> tuple[list[dict], dict]:
     """One job per (question, model), question-major so consecutive prompts share their prefix in the judge.
     Each job also carries what a pairwise judge needs: the question, the answer, the baseline's answer and the
-    reference answer (math, reasoning, coding)."""
-    questions, prompts, refs, versions = load_data(folder)
-    chosen = select_questions(questions, n_questions)
-    answers = {m: published_answers(folder, m) for m in models}
+    reference answer (math, reasoning, coding). ``given``: model -> {question_id: turns} for a model without
+    published answers (the floor reference's); ``questions``: these questions instead of the first ``n_questions``."""
+    all_questions, prompts, refs, versions = load_data(folder)
+    chosen = questions if questions is not None else select_questions(all_questions, n_questions)
+    given = given or {}
+    answers = {m: given[m] if m in given else published_answers(folder, m) for m in models}
     baseline = published_answers(folder, BASELINE_MODEL)
     jobs = []
     for q in chosen:
@@ -134,6 +136,15 @@ def agreement(jobs: list[dict], ratings: list, gpt4: dict[str, float], models: l
         value = None if full is None else correlation(kind, list(full), reference)
         out[kind] = {"value": value, "ci95": cluster_bootstrap(len(question_ids), stat(kind)),
                      "pvalue": None if full is None else correlation_pvalue(kind, list(full), reference)}
+    return out
+
+
+def mean_answer_chars(folder: Path, models: list[str], question_ids: list) -> dict[str, float]:
+    """Each model's mean turn-1 answer length in characters over ``question_ids`` (what length alone ranks by)."""
+    out = {}
+    for m in models:
+        answers = published_answers(folder, m)
+        out[m] = float(np.mean([len(answers[q][0]) for q in question_ids]))
     return out
 
 
