@@ -269,3 +269,27 @@ def test_the_floor_is_placed_in_the_judges_own_mt_bench_check(fake_env, data_dir
         assert main(base + ["--references", "mt_bench", "--questions", "3", "--models", models]) == 0
         result = json.loads(next(out.glob("*.json")).read_text())
         assert result["mt_bench"]["n_questions"] == 3 and "floor" not in result
+
+
+def test_the_floor_answers_are_generated_once_per_question_and_survive_a_torn_line(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_generate(model, tokenizer, chats, **kwargs):
+        calls.append(([c[0]["content"] for c in chats], kwargs))
+        return [f"answer to {c[0]['content'][:20]}" for c in chats]
+
+    monkeypatch.setattr(check_floor, "generate_text", fake_generate)
+    monkeypatch.setattr(check_floor, "answer_model", lambda: (None, None))
+    questions = [{"question_id": i, "turns": [f"question {i}?", "second turn"]} for i in (81, 91, 101)]
+    version = {"question.jsonl": "question.jsonl@sha256:0123456789ab"}
+    first = check_floor.model_answers(questions[:2], tmp_path, version)
+    assert first == {81: ["answer to question 81?"], 91: ["answer to question 91?"]}
+    assert calls[0][1]["max_new_tokens"] == 1024 and calls[0][1]["temperature"] == 0.0
+    path = check_floor._answers_file(tmp_path, version)
+    path.write_text(path.read_text() + '{"question_id": 101, "ans')  # a run killed while appending
+    again = check_floor.model_answers(questions, tmp_path, version)
+    assert again == {**first, 101: ["answer to question 101?"]}
+    assert [c[0] for c in calls] == [["question 81?", "question 91?"], ["question 101?"]]  # only what was missing
+    # the row written after the torn line was not glued to it: a third call generates nothing
+    assert check_floor.model_answers(questions, tmp_path, version) == again and len(calls) == 2
+    assert "0123456789ab" in path.name and "greedy1024" in path.name

@@ -14,14 +14,16 @@ mean, and where answer length alone (no judge) would put it.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from methods.generate import generate_text
+
 from bench.judges.agreement_stats import cluster_bootstrap
 
 from . import mt_bench as mt
+from .verifier import answer_model, append_cached_answers, read_cached_answers
 
 MODEL = "smollm2-135m"
 LABEL = "SmolLM2-135M-Instruct (greedy)"
@@ -38,29 +40,15 @@ def _answers_file(cache_root: Path, data_version: dict) -> Path:
 def model_answers(questions: list[dict], cache_root: Path, data_version: dict) -> dict:
     """question_id -> [turn-1 answer] of the floor model: generated once per question, cached (JSONL, appended)."""
     path = _answers_file(cache_root, data_version)
-    known = {}
-    if path.is_file():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-                known[row["question_id"]] = row["answer"]
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a killed run: that question is generated again
+    known = read_cached_answers(path, key="question_id")  # a torn last line: that question is generated again
     missing = [q for q in questions if q["question_id"] not in known]
     if missing:
-        from methods.generate import generate_text  # deferred: torch and the model only when something is missing
-
-        from .verifier import _answer_model
-
-        model, tokenizer = _answer_model()
+        model, tokenizer = answer_model()
         print(f"judge-check: generating {MODEL}'s greedy answers to {len(missing)} MT-Bench questions (cached)", flush=True)
         texts = generate_text(model, tokenizer, [[{"role": "user", "content": q["turns"][0]}] for q in missing],
                               max_new_tokens=GENERATION["max_new_tokens"], batch_size=GENERATION["batch_size"],
                               temperature=0.0)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:  # whole lines only; a torn last line is skipped on reading
-            f.write("".join(json.dumps({"question_id": q["question_id"], "answer": t}, ensure_ascii=False) + "\n"
-                            for q, t in zip(missing, texts)))
+        append_cached_answers(path, [{"question_id": q["question_id"], "answer": t} for q, t in zip(missing, texts)])
         known.update({q["question_id"]: t for q, t in zip(missing, texts)})
     return {q["question_id"]: [known[q["question_id"]]] for q in questions}
 

@@ -41,38 +41,46 @@ def _answers_file(cache_root: Path) -> Path:
     return cache_root / "answers" / f"{ANSWER_MODEL}_builtin-{version}_greedy{GENERATION['max_new_tokens']}.jsonl"
 
 
-def _read_answers(path: Path) -> dict[str, str]:
+def read_cached_answers(path: Path, key: str = "id") -> dict:
+    """row[key] -> row["answer"] of a cached answers file (JSONL, appended; the verifier's and the floor's)."""
     if not path.is_file():
         return {}
     answers = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
             row = json.loads(line)
-            answers[row["id"]] = row["answer"]
+            answers[row[key]] = row["answer"]
         except (ValueError, KeyError, TypeError):
             continue  # a line cut short by a killed run: that prompt is generated again
     return answers
 
 
+def append_cached_answers(path: Path, rows: list[dict]) -> None:
+    """Append whole lines. A line torn by a killed run is skipped on reading; it is closed first, so the rows written
+    after it are not glued to it (and lost)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torn = path.is_file() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(("\n" if torn else "") + "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows))
+
+
 @functools.lru_cache(maxsize=1)
-def _answer_model():
+def answer_model():
     return load_model(ANSWER_MODEL, device="cpu"), load_tokenizer(ANSWER_MODEL)
 
 
 def model_answers(items, cache_root: Path) -> list[str]:
     """SmolLM2-135M-Instruct's greedy answers to ``items``: generated once per prompt, cached (JSONL, appended)."""
     path = _answers_file(cache_root)
-    known = _read_answers(path)
+    known = read_cached_answers(path)
     missing = [it for it in items if it.id not in known]
     if missing:
-        model, tokenizer = _answer_model()
+        model, tokenizer = answer_model()
         print(f"judge-check: generating {ANSWER_MODEL}'s greedy answers to {len(missing)} held-out prompts (cached)",
               flush=True)
         texts = generate_text(model, tokenizer, [it.messages for it in missing], max_new_tokens=GENERATION["max_new_tokens"],
                               batch_size=GENERATION["batch_size"], temperature=0.0)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "a", encoding="utf-8") as f:  # whole lines only; a torn last line is skipped on reading
-            f.write("".join(json.dumps({"id": it.id, "answer": t}, ensure_ascii=False) + "\n" for it, t in zip(missing, texts)))
+        append_cached_answers(path, [{"id": it.id, "answer": t} for it, t in zip(missing, texts)])
         known.update({it.id: t for it, t in zip(missing, texts)})
     return [known[it.id] for it in items]
 
