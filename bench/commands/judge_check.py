@@ -111,21 +111,29 @@ def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
     return prefs, time.time() - started
 
 
+def _rate_mt_bench(judge, jobs: list[dict], what: str) -> tuple[list, float, list | None]:
+    """MT-Bench turn-1 jobs rated as the check rates them: a single-answer judge rates each answer; a pairwise judge
+    compares it with gpt-3.5-turbo's answer in both orders, rating 1 + 9 * P(answer is better). Also the
+    preferences (None for a single-answer judge), for their position consistency."""
+    if not judge.supports_pairs:
+        ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1{what} ({judge.id})")
+        return ratings, seconds, None
+    requests = [PairRequest(j["question"], j["answer"], j["baseline"], j["reference"]) for j in jobs]
+    prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1{what} vs {mt.BASELINE_MODEL} ({judge.id})")
+    ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
+    return ratings, seconds, prefs
+
+
 def check_mt_bench(judge, args, folder: Path) -> dict:
     tokenizer = None
     if args.answer_tokens:
         tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
     models, gpt4 = mt_bench_models(args, folder)
     jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer)
-    extra = {}
-    if judge.supports_pairs:
-        requests = [PairRequest(j["question"], j["answer"], j["baseline"], j["reference"]) for j in jobs]
-        prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1 vs {mt.BASELINE_MODEL} ({judge.id})")
-        ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
-        extra = {"baseline": f"{mt.BASELINE_MODEL}'s published answer (rating = 1 + 9 * P(answer beats it))",
-                 "position_consistency": position_consistency([p.consistent for p in prefs])}
-    else:
-        ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1 ({judge.id})")
+    ratings, seconds, prefs = _rate_mt_bench(judge, jobs, "")
+    extra = {} if prefs is None else {
+        "baseline": f"{mt.BASELINE_MODEL}'s published answer (rating = 1 + 9 * P(answer beats it))",
+        "position_consistency": position_consistency([p.consistent for p in prefs])}
     return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra,
             "length_baseline": mt.length_baseline(jobs, gpt4, models, meta["question_ids"]), "wall_s": round(seconds, 1),
             "turn": 1, "answer_tokens": args.answer_tokens, "answers": "whole" if not args.answer_tokens else
@@ -142,12 +150,7 @@ def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
         raise ValueError("--references floor: the MT-Bench check cut its answers (--answer-tokens); the floor model's "
                          "answers are judged whole, so they cannot be placed among those")
     jobs = fl.build_jobs(folder, mt_block, Path(args.out or checks_dir()))
-    if judge.supports_pairs:
-        requests = [PairRequest(j["question"], j["answer"], j["baseline"], j["reference"]) for j in jobs]
-        prefs, seconds = _prefer(judge, requests, f"MT-Bench turn 1, {fl.MODEL} vs {mt.BASELINE_MODEL} ({judge.id})")
-        ratings = [Rating(None if p.preference is None else 1.0 + 9.0 * (2.0 - p.preference), p.raw, p.error) for p in prefs]
-    else:
-        ratings, seconds = _rate(judge, jobs, f"MT-Bench turn 1, {fl.MODEL} ({judge.id})")
+    ratings, seconds, _ = _rate_mt_bench(judge, jobs, f", {fl.MODEL}")
     lengths = mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"])
     return {**fl.placement(jobs, ratings, mt_block, lengths), "n_judgments": len(jobs), "wall_s": round(seconds, 1),
             "reference": f"{fl.LABEL}'s answers placed among the MT-Bench check's published models"}
