@@ -24,7 +24,7 @@ def test_resolved_config_never_holds_the_key(tmp_path, monkeypatch):
 
 def _local_judge_rows(tmp_path, data_dir, out: str) -> dict:
     ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / out, limit=5,
-                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache"})
+                      options={"max_new_tokens": 8, "judge_cache_dir": tmp_path / "cache", "profile": "test"})
     try:
         result = get_benchmark("alpaca_eval").run(ctx)
         return {**{r.metric: r for r in result.metrics}, "exports": result.exports}

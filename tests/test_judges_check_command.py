@@ -125,7 +125,7 @@ def test_judge_check_writes_both_references_and_prints_a_table(fake_env, data_di
 @pytest.mark.parametrize("args, message", [
     (["--questions", "0"], "--questions must be at least 1"),
     (["--references", "vibes"], "--references 'vibes'"),
-    (["--models", "gpt-4,nosuch-model", "--references", "mt_bench"], "no GPT-4 published score for nosuch-model"),
+    (["--models", "gpt-4,nosuch-model", "--references", "mt_bench"], "no GPT-4 score for nosuch-model (in "),
     (["--judge", "local-nosuch"], "unknown judge 'local-nosuch'"),
 ])
 def test_bad_arguments_are_one_clear_line(fake_env, data_dir, capsys, args, message):
@@ -293,3 +293,174 @@ def test_the_floor_answers_are_generated_once_per_question_and_survive_a_torn_li
     # the row written after the torn line was not glued to it: a third call generates nothing
     assert check_floor.model_answers(questions, tmp_path, version) == again and len(calls) == 2
     assert "0123456789ab" in path.name and "greedy1024" in path.name
+
+
+def _held_back_set(tmp_path, data_dir) -> tuple:
+    """A set laid out as a third party would hand it over: FastChat answer files under new names (three real answer
+    sets and one model that answers nothing) and GPT-4's judgment of each answer, with FastChat's quirks: a -1 (no
+    rating), an answer judged twice, turn-2 records."""
+    from bench.evals.judge_checks.mt_bench import published_answers
+
+    answers = tmp_path / "held_back" / "model_answer"
+    answers.mkdir(parents=True)
+    sources = {"model-a": "gpt-4", "model-b": "vicuna-7b-v1.3", "model-c": "alpaca-13b", "model-weak": None}
+    for name, source in sources.items():
+        turns = published_answers(data_dir / "mt_bench", source) if source else {}
+        rows = [{"question_id": q, "model_id": name,
+                 "choices": [{"index": 0, "turns": turns.get(q) or [FLOOR_ANSWER, FLOOR_ANSWER]}]}
+                for q in range(81, 161)]
+        (answers / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # GPT-4's turn-1 scores: per model, with some per question (model-b falls below model-c on question 91)
+    score = {"model-a": {101: -1}, "model-b": {91: 3}, "model-c": {91: 6}, "model-weak": {}}
+    usual = {"model-a": 9, "model-b": 7, "model-c": 5, "model-weak": 2}
+    records = []
+    for name in score:
+        for q in range(81, 161):
+            records.append({"question_id": q, "model": name, "judge": ["gpt-4", "single-v1"],
+                            "score": score[name].get(q, usual[name]), "turn": 1})
+            records.append({"question_id": q, "model": name, "judge": ["gpt-4", "single-v1"], "score": 1, "turn": 2})
+    records.append({"question_id": 81, "model": "model-b", "judge": ["gpt-4", "single-v1"], "score": 10, "turn": 1})  # twice
+    records.append({"question_id": 81, "model": "not-here", "judge": ["gpt-4", "single-v1"], "score": 3, "turn": 1})
+    judgments = tmp_path / "held_back" / "gpt-4_single.jsonl"
+    judgments.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return answers, judgments
+
+
+def test_a_held_back_set_is_checked_against_gpt4s_judgment_of_each_answer(fake_env, data_dir, capsys):
+    """Other models than the 25 published ones: their answers (--answers) and GPT-4's judgment of each
+    (--gpt4-judgments, FastChat's gpt-4_single.jsonl). The reference is GPT-4's mean over the very answers judged
+    (turn 1, -1 left out, a repeated judgment averaged), each question resample recomputes both sides, and the model
+    GPT-4 rates lowest is placed among the judge's means (issue 20: it must rank last)."""
+    from scipy.stats import kendalltau, spearmanr
+
+    from bench.judges.agreement_stats import cluster_bootstrap
+
+    answers, judgments = _held_back_set(fake_env, data_dir)
+    out = fake_env / "held_back_checks"
+    with FaultyChatServer(length_judge) as server:
+        judge_id = f"openai:fake@{server.base_url}"
+        code = main(["judge-check", "--judge", judge_id, "--references", "mt_bench", "--questions", "3",
+                     "--answers", str(answers), "--gpt4-judgments", str(judgments), "--data-dir", str(data_dir),
+                     "--out", str(out)])
+        judged = [ANSWER.search(r["body"]["messages"][-1]["content"]).group(1) for r in server.requests]
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    mt = json.loads(next(out.glob("*.json")).read_text())["mt_bench"]
+    models = ["model-a", "model-b", "model-c", "model-weak"]  # best first by GPT-4; not-here has no answers
+    assert list(mt["model_means"]) == models and mt["question_ids"] == [81, 91, 101] and len(judged) == 12
+    # GPT-4's means over the same 3 questions, by hand: model-b's 81 judged 7 and 10; model-a's 101 has no rating
+    assert mt["gpt4_scores"] == {"model-a": 9.0, "model-b": pytest.approx((8.5 + 3 + 7) / 3, abs=1e-4),
+                                 "model-c": pytest.approx(16 / 3, abs=1e-4), "model-weak": 2.0}
+    assert mt["gpt4_unrated_answers"] == 1 and mt["gpt4_judge"] == "gpt-4" and mt["gpt4_judgments"] == str(judgments)
+    assert mt["answers_dir"] == str(answers) and "judgment of each graded answer" in mt["reference"]
+    # the judge's ratings by hand (the fake judge's rule on the held-back answers), and both correlations from scipy
+    rating = lambda text: min(10, 1 + len(text) // 150)  # noqa: E731
+    from bench.evals.judge_checks.mt_bench import published_answers
+
+    grid = {m: [rating((published_answers(data_dir / "mt_bench", m, answers)[q][0])) for q in (81, 91, 101)] for m in models}
+    means = [sum(grid[m]) / 3 for m in models]
+    assert [mt["model_means"][m] for m in models] == pytest.approx(means, abs=1e-4)
+    ref = [mt["gpt4_scores"][m] for m in models]
+    assert mt["spearman"]["value"] == pytest.approx(spearmanr(means, ref)[0], abs=1e-4)
+    assert mt["kendall"]["value"] == pytest.approx(kendalltau(means, ref)[0], abs=1e-4)
+    # the interval resamples questions on both sides: GPT-4's per-question scores move with the judge's
+    gpt4_grid = {"model-a": [9, 9, None], "model-b": [8.5, 3, 7], "model-c": [5, 6, 5], "model-weak": [2, 2, 2]}
+
+    def both_sides(idx):
+        judge = [sum(grid[m][i] for i in idx) / len(idx) for m in models]
+        picked = {m: [gpt4_grid[m][i] for i in idx if gpt4_grid[m][i] is not None] for m in models}
+        if any(not v for v in picked.values()):
+            return None
+        r = spearmanr(judge, [sum(v) / len(v) for v in picked.values()])[0]
+        return None if r != r else r
+
+    assert mt["spearman"]["ci95"] == pytest.approx(list(cluster_bootstrap(3, both_sides)), abs=1e-4)
+    low = mt["gpt4_lowest"]
+    assert (low["model"], low["rank"], low["of"], low["ranked_last"]) == ("model-weak", 4, 4, True)
+    # the share of question resamples in which it is strictly last, against its exact value over all 27 draws (a
+    # real answer rated 1 like the non-answers ties with it on one question): within the 2,000 resamples' error
+    import itertools
+
+    def strictly_last(draw):
+        m = {k: sum(grid[k][i] for i in draw) for k in models}
+        return all(m[k] > m["model-weak"] for k in models[:3])
+
+    exact = sum(map(strictly_last, itertools.product(range(3), repeat=3))) / 27
+    assert low["n_resamples"] == 2000 and abs(low["ranked_last_share"] - exact) < 0.015 and exact < 1
+    assert "GPT-4's lowest (model-weak) ranked" in captured.out and "4 of 4" in captured.out
+    assert "GPT-4's lowest (model-weak) ranked 4 of 4" in load_agreement(judge_id, folder=out)["text"]
+
+
+@pytest.mark.parametrize("line, message", [
+    ({"question_id": 81, "model": "model-a", "judge": ["gpt-4", "single-v1"], "score": "high", "turn": 1},
+     "line 2: field score: 'high' is not a rating 1-10"),
+    ({"question_id": 81, "model": "model-a", "judge": ["claude-v1", "single-v1"], "score": 5, "turn": 1},
+     "field judge: judgments by more than one judge (claude-v1, gpt-4)"),
+    ({"question_id": 81, "model": "model-a", "judge": ["gpt-4", "single-v1"], "turn": 1}, "line 2: missing field(s) score"),
+])
+def test_a_bad_judgments_file_is_one_clear_line_before_any_judging(fake_env, data_dir, capsys, line, message):
+    answers, judgments = _held_back_set(fake_env, data_dir)
+    first = judgments.read_text().splitlines()[0]
+    judgments.write_text(first + "\n" + json.dumps(line) + "\n")
+    assert main(["judge-check", "--judge", "openai:fake@http://127.0.0.1:9/v1", "--references", "mt_bench",
+                 "--answers", str(answers), "--gpt4-judgments", str(judgments), "--data-dir", str(data_dir),
+                 "--out", str(fake_env / "checks")]) == 2
+    err = capsys.readouterr().err
+    assert f"{judgments}: " in err and message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (fake_env / "checks").exists()
+
+
+def test_without_judge_the_check_measures_the_embedded_profiles_default(data_dir, tmp_path, capsys):
+    """The held-back set is re-run "with the default judge": `bench judge-check` without --judge is the judge that
+    `bench eval` and the embedded recipe use (no judge starts here: --length-only on a missing check)."""
+    from bench.judges import DEFAULT_JUDGES
+
+    assert main(["judge-check", "--length-only", "--data-dir", str(data_dir), "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    default = DEFAULT_JUDGES["embedded"]["mt_bench"]
+    assert default == "local-qwen1.5b:noexample"
+    assert f"judge-check: judge {default} (the embedded profile's default MT-Bench judge)" in captured.out
+    assert "local-qwen1.5b_noexample.json not found" in captured.err
+
+
+def longer_wins_judge(body: dict) -> dict:
+    """A pairwise judge without position bias: P(A) = 0.8 when A is the longer answer, 0.2 when it is the shorter."""
+    a, b = PAIR_ANSWERS.search(body["prompt"]).groups()
+    p = 0.8 if len(a) > len(b) else 0.2
+    return {"A": math.log(p), "B": math.log(1.0 - p)}
+
+
+def test_a_pairwise_judge_rates_each_mt_bench_answer_against_gpt35s(fake_env, data_dir, monkeypatch, capsys):
+    """The MT-Bench and floor references of a pairwise judge: each answer against gpt-3.5-turbo's answer to the same
+    question, in both orders, rated 1 + 9 * P(answer is better); by hand from the answers' lengths, so a rating read
+    from the wrong side of the pair (or the baseline's answer rated) fails here."""
+    from bench.commands import judge_check as command
+    from bench.evals.judge_checks.mt_bench import published_answers
+
+    server = FakeCompletions(longer_wins_judge)
+    monkeypatch.setattr(command, "get_judge", lambda judge_id, **_: fake_local_judge(fake_env / "judge", server, judge_id))
+    models = ["gpt-4", "alpaca-13b", "chatglm-6b"]
+    try:
+        code = main(["judge-check", "--judge", "local-qwen0.5b:pairwise", "--references", "mt_bench,floor",
+                     "--questions", "3", "--models", ",".join(models), "--data-dir", str(data_dir),
+                     "--out", str(fake_env / "checks")])
+    finally:
+        server.close()
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads((fake_env / "checks" / "local-qwen0.5b_pairwise.json").read_text())
+    mt, floor = result["mt_bench"], result["floor"]
+    folder = data_dir / "mt_bench"
+    baseline = published_answers(folder, "gpt-3.5-turbo")
+
+    def rating(answer, q):
+        return 1 + 9 * (0.8 if len(answer) > len(baseline[q][0]) else 0.2)
+
+    for m in models:
+        answers = published_answers(folder, m)
+        expected = sum(rating(answers[q][0], q) for q in (81, 91, 101)) / 3
+        assert mt["model_means"][m] == pytest.approx(expected, abs=1e-3), m
+    assert len({round(v, 3) for v in mt["model_means"].values()}) > 1  # the lengths separate the models
+    assert mt["position_consistency"]["value"] == 1.0 and mt["position_consistency"]["n_pairs"] == 9
+    assert len(server.bodies) == 2 * (9 + 3)  # both orders of every answer, the floor's too
+    assert floor["ratings"] == pytest.approx([1 + 9 * 0.2] * 3) and "gpt-3.5-turbo" in mt["baseline"]

@@ -83,7 +83,7 @@ def test_mt_bench_scores_and_fastchat_files(tmp_path, data_dir):
 @pytest.mark.slow
 def test_mt_bench_four_questions_with_the_local_judge(tmp_path, data_dir):
     ctx = EvalContext("tiny-random", data_dir=data_dir, out_dir=tmp_path / "out", limit=4,
-                      options={"max_new_tokens": 16, "judge_cache_dir": tmp_path / "cache"})
+                      options={"max_new_tokens": 16, "judge_cache_dir": tmp_path / "cache", "profile": "test"})
     try:
         result = get_benchmark("mt_bench").run(ctx)
         rows = {r.metric: r for r in result.metrics}
@@ -92,7 +92,7 @@ def test_mt_bench_four_questions_with_the_local_judge(tmp_path, data_dir):
     for metric in ("turn1", "turn2"):
         row = rows[metric]
         assert row.n_items + row.n_failures == 4 and row.details["judge"]["id"] == "local-smollm2"
-        assert row.details["judge"]["selected"] == "default judge of the embedded profile for mt_bench"
+        assert row.details["judge"]["selected"] == "default judge of the test profile for mt_bench"
         assert row.n_failures < 4 and 1.0 <= row.value <= 10.0  # the grammar makes every answer parseable
     judgments = [json.loads(x) for x in Path(result.exports["judgments"]).read_text().splitlines()]
     assert len(judgments) == 8 and all(j["judge"][1].startswith("single-") for j in judgments)

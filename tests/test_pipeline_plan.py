@@ -202,3 +202,13 @@ def test_the_full_embedded_size_only_grows_the_default():
     # same models, methods, learning rates, judges and precision: only the amounts differ
     assert (full.student, full.teacher, full.stages, full.eval.judges, full.precision) == \
            (small.student, small.teacher, small.stages, small.eval.judges, small.precision)
+
+
+def test_bench_eval_and_the_recipes_use_one_default_judge_per_profile():
+    """`bench eval` without --judge, `bench judge-check` without --judge and `make reproduce-table2` score with the
+    same judge: a table's column and the judge its footnote quotes must not depend on the command that made it."""
+    from bench.judges import DEFAULT_JUDGES
+
+    for profile in ("embedded", "embedded-full"):
+        named = load_recipe(profile).eval.judges
+        assert named == {b: DEFAULT_JUDGES["embedded"][b] for b in named} and set(named) == {"mt_bench", "alpaca_eval"}

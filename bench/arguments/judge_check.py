@@ -1,8 +1,14 @@
 """`bench judge-check --judge J`: how far a judge agrees with GPT-4 on MT-Bench, human HH preferences and the
 exact verifier.
 
-    bench judge-check --judge local-qwen0.5b:explain [--questions 24] [--models a,b,...] [--hh-pairs 400]
+    bench judge-check [--judge local-qwen0.5b:explain] [--questions 24] [--models a,b,...] [--hh-pairs 400]
                       [--verifier-pairs 120] [--references verifier,mt_bench,floor,hh] [--threads N] [--data-dir DIR]
+                      [--answers DIR --gpt4-judgments FILE]
+
+Without --judge: the embedded profile's default MT-Bench judge (bench.judges.DEFAULT_JUDGES, the one every table
+of that profile uses). Other models than the 25 published ones (a held-back set): ``--answers`` is the folder of
+their FastChat answer files, ``--gpt4-judgments`` GPT-4's judgments of them (FastChat's gpt-4_single.jsonl); pass
+``--out`` too, so this machine's check of the judge on the published models is not replaced.
 
 The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
 judged whole (``--answer-tokens`` cuts only when given).
@@ -27,10 +33,18 @@ DEFAULT_VERIFIER_PAIRS = 120
 def register(sub) -> None:
     p = sub.add_parser("judge-check", help="measure a judge's agreement with GPT-4 (MT-Bench), human HH preferences "
                                            "and the exact verifier")
-    p.add_argument("--judge", required=True, help="judge id (local-smollm2, local-qwen0.5b, local-qwen1.5b[:greedy], openai:...)")
+    p.add_argument("--judge", default=None, help="judge id (local-smollm2, local-qwen0.5b, local-qwen1.5b[:noexample], "
+                   "openai:...; default: the embedded profile's MT-Bench judge)")
     p.add_argument("--questions", type=int, default=DEFAULT_QUESTIONS,
                    help=f"MT-Bench questions graded for every model, spread over the 8 categories (default {DEFAULT_QUESTIONS})")
-    p.add_argument("--models", default=None, help="comma-separated models with GPT-4 published scores (default: all 25)")
+    p.add_argument("--models", default=None, help="comma-separated models with a GPT-4 reference (default: every one, "
+                   "the 25 published scores or the models of --gpt4-judgments that have answers)")
+    p.add_argument("--answers", type=Path, default=None,
+                   help="folder of the models' FastChat answer files, <model>.jsonl (default: <data>/mt_bench/model_answer)")
+    p.add_argument("--gpt4-judgments", type=Path, default=None,
+                   help="GPT-4's judgment of every answer (FastChat's model_judgment/gpt-4_single.jsonl): the reference "
+                        "becomes GPT-4's mean over the checked questions (default: the published scores, or this file "
+                        "in <data>/mt_bench when the scores file is absent)")
     p.add_argument("--answer-tokens", type=int, default=None,
                    help="cut each published answer at this many SmolLM2-tokenizer tokens (default: never cut)")
     p.add_argument("--hh-pairs", type=int, default=DEFAULT_HH_PAIRS,

@@ -12,13 +12,14 @@ from transformers import AutoTokenizer
 
 from bench.datasets import builtin
 from bench.evals.judge_checks import floor as fl
+from bench.evals.judge_checks import gpt4_judgments as gj
 from bench.evals.judge_checks import hh
 from bench.evals.judge_checks import mt_bench as mt
 from bench.evals.judge_checks import verifier as ver
 from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
 from bench.io import read_json
-from bench.judges import PairRequest, Rating, RatingRequest, get_judge
+from bench.judges import PairRequest, Rating, RatingRequest, default_judge_id, get_judge
 from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, previous_check,
                                    summary_text, write_check)
 from bench.judges.agreement_stats import position_consistency
@@ -47,6 +48,10 @@ def _validate(args) -> str | None:
         return "the MT-Bench, floor and HH references need the data folder: pass --data-dir or set BENCH_DATA_DIR"
     if args.data_dir and not (Path(args.data_dir) / "mt_bench").is_dir():
         return f"{Path(args.data_dir) / 'mt_bench'} not found (the shared data folder holds mt_bench/)"
+    if args.answers is not None and not Path(args.answers).is_dir():
+        return f"--answers {args.answers}: not a folder (it holds the models' FastChat answer files, <model>.jsonl)"
+    if args.gpt4_judgments is not None and not Path(args.gpt4_judgments).is_file():
+        return f"--gpt4-judgments {args.gpt4_judgments}: not found (FastChat's gpt-4_single.jsonl)"
     return None
 
 
@@ -92,16 +97,43 @@ def check_verifier(judge, args, folder: Path) -> dict:
             "answer_generation": {"model": ver.ANSWER_MODEL, **ver.GENERATION}}
 
 
-def mt_bench_models(args, folder: Path) -> tuple[list[str], dict]:
-    """The models to grade (default: every one with a published GPT-4 score, best first) and their scores."""
-    gpt4 = mt.published_scores(folder)
-    models = [m.strip() for m in args.models.split(",") if m.strip()] if args.models else sorted(gpt4, key=lambda m: -gpt4[m])
+def gpt4_reference(args, folder: Path) -> tuple[dict, dict]:
+    """GPT-4's scores (model -> published score, or model -> {question_id: score} from per-answer judgments) and
+    where they come from: --gpt4-judgments, else the published scores, else the judgments file beside them."""
+    path = args.gpt4_judgments
+    if path is None and not (folder / mt.SCORES_FILE).is_file() and (folder / gj.JUDGMENTS_FILE).is_file():
+        path = folder / gj.JUDGMENTS_FILE
+    if path is None:
+        return mt.published_scores(folder), {
+            "reference": "GPT-4 MT-Bench scores published by LMSYS (single grading, both turns, 80 questions)"}
+    scores, judge = gj.judged_scores(Path(path))
+    return scores, {"reference": f"{judge}'s judgment of each graded answer (turn 1, the same questions), averaged "
+                                 "per model", "gpt4_judgments": str(path), "gpt4_judge": judge}
+
+
+def mt_bench_models(args, folder: Path) -> tuple[list[str], dict, dict]:
+    """The models to grade (default: every one with a GPT-4 reference and answers, best first), their GPT-4 scores and
+    the reference's description."""
+    gpt4, source = gpt4_reference(args, folder)
+    answers = Path(args.answers or folder / "model_answer")
+    where = source.get("gpt4_judgments") or folder / mt.SCORES_FILE
+
+    def overall(m):
+        return gpt4[m] if not isinstance(gpt4[m], dict) else sum(gpt4[m].values()) / len(gpt4[m])
+
+    if args.models:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+    elif "gpt4_judgments" in source:  # a judgments file may also judge models whose answers are not here
+        models = sorted((m for m in gpt4 if (answers / f"{m}.jsonl").is_file()), key=lambda m: -overall(m))
+    else:
+        models = sorted(gpt4, key=lambda m: -overall(m))
     unknown = [m for m in models if m not in gpt4]
     if unknown:
-        raise ValueError(f"--models: no GPT-4 published score for {', '.join(unknown)} (in {folder / mt.SCORES_FILE})")
+        raise ValueError(f"--models: no GPT-4 score for {', '.join(unknown)} (in {where})")
     if len(models) < 3:
-        raise ValueError(f"--models: a rank correlation needs at least 3 models (got {len(models)})")
-    return models, gpt4
+        raise ValueError(f"--models: a rank correlation needs at least 3 models with answers in {answers} "
+                         f"(got {len(models)})")
+    return models, gpt4, {**source, "answers_dir": None if args.answers is None else str(args.answers)}
 
 
 def _prefer(judge, requests: list, label: str) -> tuple[list, float]:
@@ -128,8 +160,12 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
     tokenizer = None
     if args.answer_tokens:
         tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
-    models, gpt4 = mt_bench_models(args, folder)
-    jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer)
+    models, gpt4, source = mt_bench_models(args, folder)
+    jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer, answers_dir=args.answers)
+    unscored = mt.missing_reference(gpt4, models, meta["question_ids"])
+    if unscored:  # before any judging: their reference mean would be undefined
+        raise ValueError(f"{source['gpt4_judgments']}: no rated turn-1 judgment of {', '.join(unscored)} on the checked "
+                         f"questions {meta['question_ids']}")
     ratings, seconds, prefs = _rate_mt_bench(judge, jobs, "")
     extra = {} if prefs is None else {
         "baseline": f"{mt.BASELINE_MODEL}'s published answer (rating = 1 + 9 * P(answer beats it))",
@@ -137,8 +173,7 @@ def check_mt_bench(judge, args, folder: Path) -> dict:
     return {**mt.agreement(jobs, ratings, gpt4, models, meta["question_ids"]), **meta, **extra,
             "length_baseline": mt.length_baseline(jobs, gpt4, models, meta["question_ids"]), "wall_s": round(seconds, 1),
             "turn": 1, "answer_tokens": args.answer_tokens, "answers": "whole" if not args.answer_tokens else
-            "cut at --answer-tokens SmolLM2-tokenizer tokens",
-            "reference": "GPT-4 MT-Bench scores published by LMSYS (single grading, both turns, 80 questions)"}
+            "cut at --answer-tokens SmolLM2-tokenizer tokens", **source}
 
 
 def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
@@ -151,7 +186,8 @@ def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
                          "answers are judged whole, so they cannot be placed among those")
     jobs = fl.build_jobs(folder, mt_block, Path(args.out or checks_dir()))
     ratings, seconds, _ = _rate_mt_bench(judge, jobs, f", {fl.MODEL}")
-    lengths = mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"])
+    lengths = mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"],
+                                   mt_block.get("answers_dir"))
     return {**fl.placement(jobs, ratings, mt_block, lengths), "n_judgments": len(jobs), "wall_s": round(seconds, 1),
             "reference": f"{fl.LABEL}'s answers placed among the MT-Bench check's published models"}
 
@@ -198,6 +234,9 @@ def add_length_only(args) -> int:
 
 
 def run(args) -> int:
+    if args.judge is None:
+        args.judge = default_judge_id("mt_bench", "embedded")
+        print(f"judge-check: judge {args.judge} (the embedded profile's default MT-Bench judge)", flush=True)
     if args.length_only:
         return add_length_only(args)
     problem = _validate(args)
@@ -292,6 +331,11 @@ def print_table(result: dict) -> None:
         rows.append(("GPT-4, MT-Bench", "Spearman (model means)", _value(mt["spearman"]["value"]),
                      _interval(mt["spearman"]["ci95"]), size, f"{mt['wall_s']:.0f}"))
         rows.append(("", "Kendall tau", _value(mt["kendall"]["value"]), _interval(mt["kendall"]["ci95"]), size, ""))
+        low = mt.get("gpt4_lowest")
+        if low:
+            share = "n/a" if low["ranked_last_share"] is None else f"{low['ranked_last_share']:.2f}"
+            rows.append(("", f"GPT-4's lowest ({low['model']}) ranked", f"{low['rank']} of {low['of']}", "",
+                         f"last in {share} of resamples", ""))
         if mt.get("position_consistency"):
             pc = mt["position_consistency"]
             rows.append(("", "position consistency", _value(pc["value"]), _interval(pc["ci95"]), f"{pc['n_pairs']} pairs", ""))

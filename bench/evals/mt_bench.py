@@ -50,10 +50,9 @@ def data_dir(ctx: EvalContext) -> Path:
     return data_folder(ctx.data_dir, "mt_bench", "MT-Bench")
 
 
-def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
-    """The records of a FastChat JSONL file; a line that is not JSON or lacks a required field is an error naming the
-    file and line."""
-    rows = []
+def iter_jsonl(path: Path, required: tuple[str, ...]):
+    """(line number, record) of a FastChat JSONL file; a line that is not JSON or lacks a required field is an error
+    naming the file and line."""
     with open(path, encoding="utf-8") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -62,11 +61,17 @@ def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}: line {n}: not JSON ({err})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}: line {n}: expected a JSON object")
             missing = [k for k in required if k not in row]
             if missing:
                 raise ValueError(f"{path}: line {n}: missing field(s) {', '.join(missing)}")
-            rows.append(row)
-    return rows
+            yield n, row
+
+
+def read_jsonl(path: Path, required: tuple[str, ...]) -> list[dict]:
+    """The records of a FastChat JSONL file (errors as iter_jsonl's)."""
+    return [row for _, row in iter_jsonl(path, required)]
 
 
 def load_data(folder: Path) -> tuple[list[dict], dict, dict, dict]:

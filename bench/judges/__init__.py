@@ -22,10 +22,13 @@ from .files import judge_file_stem
 from .gold import GoldJudge
 from .reward_model import RewardModelJudge
 
-LOCAL_JUDGE = "local-smollm2"
-# Per profile and benchmark: the judge used when none is named. The embedded profile runs offline.
+LOCAL_JUDGE = "local-smollm2"  # the fast local judge (its GGUF ships with a dependency): the test profile's
+# Per profile and benchmark: the judge used when none is named, by `bench eval`, the recipes and `bench judge-check`.
+# The embedded profile runs offline; its judges were chosen by measurement (docs/judges.md: the 1.5B judge's
+# example-free protocol has the highest Spearman lower bound vs GPT-4 and ranks a 135M model's answers last;
+# AlpacaEval's win rate is withheld for a one-order judge). embedded.yaml names the same (a test holds them equal).
 DEFAULT_JUDGES = {
-    "embedded": {"mt_bench": LOCAL_JUDGE, "alpaca_eval": LOCAL_JUDGE, "gold": "gold"},
+    "embedded": {"mt_bench": "local-qwen1.5b:noexample", "alpaca_eval": "local-qwen0.5b", "gold": "gold"},
     "test": {"mt_bench": LOCAL_JUDGE, "alpaca_eval": LOCAL_JUDGE, "gold": "gold"},
     "paper": {"mt_bench": "openai:gpt-4@https://api.openai.com/v1",
               "alpaca_eval": "openai:gpt-4-1106-preview@https://api.openai.com/v1", "gold": "gold"},

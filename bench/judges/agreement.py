@@ -108,7 +108,9 @@ def summary_text(result: dict) -> str:
                      f"n={mt['n_models']} models x {mt['n_questions']} questions (turn 1"
                      + (f", answers cut at {mt['answer_tokens']} tokens)" if mt.get("answer_tokens") else ")")
                      + (f", position consistency {_value(mt['position_consistency']['value'])}"
-                        if mt.get("position_consistency") else ""))
+                        if mt.get("position_consistency") else "")
+                     + (f", GPT-4's lowest ({mt['gpt4_lowest']['model']}) ranked {mt['gpt4_lowest']['rank']} of "
+                        f"{mt['gpt4_lowest']['of']}" if mt.get("gpt4_lowest") else ""))
     hh = result.get("hh")
     if hh:
         acc = hh["pairwise_accuracy"]
@@ -150,6 +152,8 @@ def summarise(result: dict, path: Path | None = None) -> dict:
             "kendall": mt["kendall"]["value"], "kendall_ci95": mt["kendall"]["ci95"]}
         if mt.get("position_consistency"):
             out["mt_bench_gpt4"]["position_consistency"] = mt["position_consistency"]["value"]
+        if mt.get("gpt4_lowest"):
+            out["mt_bench_gpt4"]["gpt4_lowest"] = {k: mt["gpt4_lowest"][k] for k in ("model", "rank", "of", "ranked_last")}
     floor = result.get("floor")
     if floor:
         out["floor"] = {k: floor[k] for k in ("rank", "of", "ranked_last", "mean", "ci95", "n_questions")}

@@ -17,6 +17,7 @@ from bench.datasets import builtin
 from . import hh
 from . import mt_bench as mt
 from . import verifier as ver
+from .gpt4_judgments import judged_scores
 
 ADDED_BY = "bench judge-check --length-only (recomputed from the data; the judge's numbers untouched)"
 
@@ -31,8 +32,9 @@ def mt_bench(block: dict, folder: Path, where: str) -> dict:
         raise ValueError(f"{where}: field mt_bench.answer_tokens: a check of cut answers ({block['answer_tokens']} "
                          "tokens) is out of date; run the check again instead")
     models = list(block["model_means"])
-    gpt4 = mt.published_scores(folder)
-    jobs, meta = mt.build_jobs(folder, block["n_questions"], models)
+    # the check's own reference: the published scores, or the per-answer judgments it recorded
+    gpt4 = judged_scores(Path(block["gpt4_judgments"]))[0] if block.get("gpt4_judgments") else mt.published_scores(folder)
+    jobs, meta = mt.build_jobs(folder, block["n_questions"], models, answers_dir=block.get("answers_dir"))
     if meta["question_ids"] != block["question_ids"]:
         raise _differs(where, "mt_bench.question_ids", block["question_ids"], meta["question_ids"])
     return mt.length_baseline(jobs, gpt4, models, meta["question_ids"])

@@ -1,4 +1,4 @@
-"""`bench judge-check`, reference 1: GPT-4's published MT-Bench scores.
+"""`bench judge-check`, reference 1: GPT-4's MT-Bench scores (published means, or GPT-4's judgment of each answer).
 
 LMSYS published the answers of 31 models to MT-Bench (``<data>/mt_bench/model_answer/<model>.jsonl``, FastChat
 format; the file name is the model) and GPT-4's MT-Bench score for 25 of them (``gpt4_published_scores.csv``:
@@ -9,7 +9,12 @@ best, answers: the judges' 8k-token context holds any MT-Bench answer; ``answer_
 pairwise judge instead compares each answer with gpt-3.5-turbo's published answer to the same question (FastChat
 pair-v2; pair-math-v1 with GPT-4's reference answer), in both orders: the rating is 1 + 9 * P(answer is better).
 Each model's mean judge rating is then compared with GPT-4's score by Spearman and Kendall correlation, with
-bootstrap intervals over questions.
+bootstrap intervals over questions, and the model GPT-4 rates lowest is placed among the judge's means (issue 20's
+held-back check asks the judge to rank it last).
+
+Other models than LMSYS's 25 (a held-back set): their answers in ``--answers DIR`` and GPT-4's judgment of each in
+``--gpt4-judgments FILE`` (FastChat's gpt-4_single.jsonl, bench.evals.judge_checks.gpt4_judgments); the reference is
+then GPT-4's mean over the very answers the judge grades.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.evals.mt_bench import NEED_REF_CATS, judge_prompt, load_data, read_jsonl
-from bench.judges.agreement_stats import cluster_bootstrap, correlation, correlation_pvalue
+from bench.judges.agreement_stats import N_RESAMPLES, SEED, cluster_bootstrap, correlation, correlation_pvalue
 from bench.judges.base import Rating
 
 SCORES_FILE = "gpt4_published_scores.csv"
@@ -43,11 +48,11 @@ def published_scores(folder: Path) -> dict[str, float]:
     return scores
 
 
-def published_answers(folder: Path, model: str) -> dict:
-    """question_id -> list of turns, from ``model_answer/<model>.jsonl``."""
-    path = folder / "model_answer" / f"{model}.jsonl"
+def published_answers(folder: Path, model: str, answers_dir: Path | None = None) -> dict:
+    """question_id -> list of turns, from ``<answers_dir>/<model>.jsonl`` (default: the data's ``model_answer``)."""
+    path = Path(answers_dir or folder / "model_answer") / f"{model}.jsonl"
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: no published answers for model {model!r}")
+        raise FileNotFoundError(f"{path} not found: no answers for model {model!r}")
     answers = {}
     for row in read_jsonl(path, ("question_id", "choices")):
         try:
@@ -78,22 +83,25 @@ def cut(text: str, tokenizer, max_tokens: int | None) -> str:
 
 
 def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int | None = None,
-               tokenizer=None, given: dict | None = None, questions: list[dict] | None = None) -> tuple[list[dict], dict]:
+               tokenizer=None, given: dict | None = None, questions: list[dict] | None = None,
+               answers_dir: Path | None = None) -> tuple[list[dict], dict]:
     """One job per (question, model), question-major so consecutive prompts share their prefix in the judge.
     Each job also carries what a pairwise judge needs: the question, the answer, the baseline's answer and the
     reference answer (math, reasoning, coding). ``given``: model -> {question_id: turns} for a model without
-    published answers (the floor reference's); ``questions``: these questions instead of the first ``n_questions``."""
+    published answers (the floor reference's); ``questions``: these questions instead of the first ``n_questions``;
+    ``answers_dir``: the models' answer files (default: the data's; the baseline's always come from the data)."""
     all_questions, prompts, refs, versions = load_data(folder)
     chosen = questions if questions is not None else select_questions(all_questions, n_questions)
     given = given or {}
-    answers = {m: given[m] if m in given else published_answers(folder, m) for m in models}
+    answers = {m: given[m] if m in given else published_answers(folder, m, answers_dir) for m in models}
     baseline = published_answers(folder, BASELINE_MODEL)
     jobs = []
     for q in chosen:
         for model in models:
             turns = answers[model].get(q["question_id"])
             if not turns:
-                raise ValueError(f"{folder}/model_answer/{model}.jsonl: no answer to question {q['question_id']}")
+                where = Path(answers_dir or folder / "model_answer") / f"{model}.jsonl"
+                raise ValueError(f"{where}: no answer to question {q['question_id']}")
             answer = cut(turns[0], tokenizer, answer_tokens)
             name, messages = judge_prompt(q, [answer, ""], prompts, refs, turn=1)
             ref = refs.get(q["question_id"]) if q["category"] in NEED_REF_CATS else None
@@ -105,45 +113,89 @@ def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens:
     return jobs, meta
 
 
-def agreement(jobs: list[dict], ratings: list, gpt4: dict[str, float], models: list[str], question_ids: list) -> dict:
-    """Model means and their Spearman / Kendall correlation with GPT-4's scores, with question-bootstrap intervals."""
+def reference_grid(gpt4: dict, models: list[str], question_ids: list) -> np.ndarray | None:
+    """GPT-4's per-answer scores as a models x questions grid (NaN: no score), or None for published means."""
+    if not any(isinstance(gpt4[m], dict) for m in models):
+        return None
+    return np.array([[gpt4[m].get(q, np.nan) for q in question_ids] for m in models], dtype=float)
+
+
+def missing_reference(gpt4: dict, models: list[str], question_ids: list) -> list[str]:
+    """The models without a GPT-4 score on any of ``question_ids`` (their reference mean would be undefined)."""
+    grid = reference_grid(gpt4, models, question_ids)
+    return [] if grid is None else [m for m, row in zip(models, grid) if np.isnan(row).all()]
+
+
+def agreement(jobs: list[dict], ratings: list, gpt4: dict, models: list[str], question_ids: list) -> dict:
+    """Model means and their Spearman / Kendall correlation with GPT-4's scores, with question-bootstrap intervals.
+
+    ``gpt4``: model -> its published score (a fixed reference), or model -> {question_id: GPT-4's score of that
+    answer} (gpt4_judgments: the reference is the mean over the same questions, and each resample recomputes it).
+    Also where the judge ranks the model GPT-4 rates lowest, and in what share of resamples it ranks it last."""
     grid = np.full((len(models), len(question_ids)), np.nan)
     row, col = {m: i for i, m in enumerate(models)}, {q: j for j, q in enumerate(question_ids)}
     for job, r in zip(jobs, ratings):
         if r.rating is not None:
             grid[row[job["model"]], col[job["question_id"]]] = r.rating
-    reference = [gpt4[m] for m in models]
+    ref_grid = reference_grid(gpt4, models, question_ids)
 
-    def means(idx) -> np.ndarray | None:
-        sub = grid[:, idx]
+    def means(values, idx) -> np.ndarray | None:
+        sub = values[:, idx]
         if np.isnan(sub).all(axis=1).any():
             return None
         return np.nanmean(sub, axis=1)
 
+    def reference(idx) -> list[float] | None:
+        if ref_grid is None:
+            return [gpt4[m] for m in models]
+        m = means(ref_grid, idx)
+        return None if m is None else list(m)
+
     def stat(kind):
         def f(idx):
-            m = means(idx)
-            return None if m is None else correlation(kind, list(m), reference)
+            m, ref = means(grid, idx), reference(idx)
+            return None if m is None or ref is None else correlation(kind, list(m), ref)
         return f
 
-    full = means(np.arange(len(question_ids)))
+    everything = np.arange(len(question_ids))
+    full, ref_full = means(grid, everything), reference(everything)
     out = {"n_models": len(models), "n_questions": len(question_ids), "n_judgments": len(jobs),
            "n_failed": int(np.isnan(grid).sum()),
            "model_means": {m: (None if full is None or np.isnan(full[i]) else round(float(full[i]), 4))
                            for i, m in enumerate(models)},
-           "gpt4_scores": dict(zip(models, reference))}
+           "gpt4_scores": dict(zip(models, ref_full))}
+    if ref_grid is not None:
+        out["gpt4_unrated_answers"] = int(np.isnan(ref_grid).sum())  # FastChat's -1: GPT-4 gave no rating
     for kind in ("spearman", "kendall"):
-        value = None if full is None else correlation(kind, list(full), reference)
+        value = None if full is None else correlation(kind, list(full), ref_full)
         out[kind] = {"value": value, "ci95": cluster_bootstrap(len(question_ids), stat(kind)),
-                     "pvalue": None if full is None else correlation_pvalue(kind, list(full), reference)}
+                     "pvalue": None if full is None else correlation_pvalue(kind, list(full), ref_full)}
+    if full is not None:
+        out["gpt4_lowest"] = lowest_placement(grid, full, ref_full, models, means)
     return out
 
 
-def mean_answer_chars(folder: Path, models: list[str], question_ids: list) -> dict[str, float]:
+def lowest_placement(grid: np.ndarray, full: np.ndarray, ref_full: list[float], models: list[str], means) -> dict:
+    """Where the judge ranks the model GPT-4 rates lowest (issue 20's held-back demand: last), and in what share of
+    question resamples it ranks it last (a tie is not last)."""
+    i = int(np.argmin(ref_full))
+    rank = 1 + int(sum(v > full[i] for j, v in enumerate(full) if j != i))  # last only if every other is above it
+    rng = np.random.default_rng(SEED)
+    last = []
+    for _ in range(N_RESAMPLES):
+        m = means(grid, rng.integers(0, grid.shape[1], grid.shape[1]))
+        if m is not None:
+            last.append(all(v > m[i] for j, v in enumerate(m) if j != i))
+    return {"model": models[i], "gpt4": float(ref_full[i]), "judge_mean": float(full[i]), "rank": rank,
+            "of": len(models), "ranked_last": rank == len(models),
+            "ranked_last_share": float(np.mean(last)) if last else None, "n_resamples": len(last)}
+
+
+def mean_answer_chars(folder: Path, models: list[str], question_ids: list, answers_dir: Path | None = None) -> dict[str, float]:
     """Each model's mean turn-1 answer length in characters over ``question_ids`` (what length alone ranks by)."""
     out = {}
     for m in models:
-        answers = published_answers(folder, m)
+        answers = published_answers(folder, m, answers_dir)
         out[m] = float(np.mean([len(answers[q][0]) for q in question_ids]))
     return out
 
