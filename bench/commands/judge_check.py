@@ -6,6 +6,7 @@ import datetime as _dt
 import os
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 from transformers import AutoTokenizer
@@ -20,15 +21,14 @@ from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
 from bench.io import read_json
 from bench.judges import PairRequest, Rating, RatingRequest, default_judge_id, get_judge
-from bench.judges.agreement import (_interval, _value, check_path, checks_dir, merge_previous, previous_check,
-                                   summary_text, write_check)
+from bench.judges.agreement import (REFERENCES, _interval, _value, check_path, checks_dir, merge_previous,
+                                   previous_check, summary_text, write_check)
 from bench.judges.agreement_stats import position_consistency
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.judges.validation import check_shortfall
 from bench.models import materialise_tokenizer
 from bench.progress import Reporter
 
-REFERENCES = ("verifier", "mt_bench", "floor", "hh")  # the order they run in: floor is placed in mt_bench's check
 LENGTH_ROW = "no judge, length alone: "  # the baseline a judge must beat: the longer answer rated higher
 
 
@@ -115,7 +115,6 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict, dict]:
     """The models to grade (default: every one with a GPT-4 reference and answers, best first), their GPT-4 scores and
     the reference's description."""
     gpt4, source = gpt4_reference(args, folder)
-    answers = Path(args.answers or folder / "model_answer")
     where = source.get("gpt4_judgments") or folder / mt.SCORES_FILE
 
     def overall(m):
@@ -124,14 +123,15 @@ def mt_bench_models(args, folder: Path) -> tuple[list[str], dict, dict]:
     if args.models:
         models = [m.strip() for m in args.models.split(",") if m.strip()]
     elif "gpt4_judgments" in source:  # a judgments file may also judge models whose answers are not here
-        models = sorted((m for m in gpt4 if (answers / f"{m}.jsonl").is_file()), key=lambda m: -overall(m))
+        models = sorted((m for m in gpt4 if mt.answer_file(folder, m, args.answers).is_file()), key=lambda m: -overall(m))
     else:
         models = sorted(gpt4, key=lambda m: -overall(m))
     unknown = [m for m in models if m not in gpt4]
     if unknown:
         raise ValueError(f"--models: no GPT-4 score for {', '.join(unknown)} (in {where})")
     if len(models) < 3:
-        raise ValueError(f"--models: a rank correlation needs at least 3 models with answers in {answers} "
+        raise ValueError(f"--models: a rank correlation needs at least 3 models with answers in "
+                         f"{mt.answers_folder(folder, args.answers)} "
                          f"(got {len(models)})")
     return models, gpt4, {**source, "answers_dir": None if args.answers is None else str(args.answers)}
 
@@ -156,11 +156,12 @@ def _rate_mt_bench(judge, jobs: list[dict], what: str) -> tuple[list, float, lis
     return ratings, seconds, prefs
 
 
-def check_mt_bench(judge, args, folder: Path) -> dict:
+def check_mt_bench(judge, args, folder: Path, reference: tuple[list[str], dict, dict]) -> dict:
+    """``reference``: mt_bench_models' models, GPT-4 scores and source (read once, before the judge starts)."""
     tokenizer = None
     if args.answer_tokens:
         tokenizer = AutoTokenizer.from_pretrained(materialise_tokenizer())
-    models, gpt4, source = mt_bench_models(args, folder)
+    models, gpt4, source = reference
     jobs, meta = mt.build_jobs(folder, args.questions, models, args.answer_tokens, tokenizer, answers_dir=args.answers)
     unscored = mt.missing_reference(gpt4, models, meta["question_ids"])
     if unscored:  # before any judging: their reference mean would be undefined
@@ -245,9 +246,8 @@ def run(args) -> int:
     asked = {r.strip() for r in args.references.split(",") if r.strip()}
     refs = [r for r in REFERENCES if r in asked]
     folder = Path(args.data_dir) / "mt_bench" if args.data_dir else None
-    try:
-        if "mt_bench" in refs:
-            mt_bench_models(args, folder)  # bad --models fail before any judging
+    try:  # read once; bad --models or a bad reference file fail before any judging
+        reference = mt_bench_models(args, folder) if "mt_bench" in refs else None
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
     try:
@@ -266,7 +266,8 @@ def run(args) -> int:
                 earlier = previous_check(judge.id, described["settings"], args.out) or {}
                 result[ref] = check_floor(judge, args, folder, result.get("mt_bench") or earlier.get("mt_bench"))
             else:
-                check = {"verifier": check_verifier, "mt_bench": check_mt_bench, "hh": check_hh}[ref]
+                check = {"verifier": check_verifier, "mt_bench": partial(check_mt_bench, reference=reference),
+                         "hh": check_hh}[ref]
                 result[ref] = check(judge, args, folder)
             after = judge.stats.as_dict()
             result[ref].update({k: after[k] - before[k] for k in ("requests_sent", "cache_hits")})

@@ -20,6 +20,8 @@ from bench.models import cache_dir
 
 from .files import judge_file_stem
 
+# A check's references, in the order `bench judge-check` runs them (the floor is placed in the MT-Bench check).
+REFERENCES = ("verifier", "mt_bench", "floor", "hh")
 # Settings that change what a judge says: a check made under others does not describe it.
 IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "protocol", "prompt_id", "prefix", "top_logprobs", "grammar",
                      "temperature")
@@ -195,7 +197,7 @@ def merge_previous(result: dict, folder: Path | None = None) -> dict:
     if old is None:
         return result
     merged = dict(result)
-    for ref in ("verifier", "mt_bench", "floor", "hh"):
+    for ref in REFERENCES:
         if ref == "floor" and "mt_bench" in result:
             continue
         if ref not in merged and ref in old:

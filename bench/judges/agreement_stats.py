@@ -65,6 +65,20 @@ def auroc(positives: Sequence[float], negatives: Sequence[float]) -> float | Non
     return _finite(u / (len(positives) * len(negatives)))
 
 
+def _bootstrap_distribution(n_clusters: int, statistic: Callable[[np.ndarray], float], seed: int,
+                            n_resamples: int) -> np.ndarray:
+    """``statistic(cluster indices)`` over resampled clusters (``scipy.stats.bootstrap``); NaN where it is None."""
+    def stat(idx):
+        value = statistic(np.asarray(idx, dtype=int))
+        return np.nan if value is None else value
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate resamples (e.g. constant ratings) give NaN, handled by callers
+        result = stats.bootstrap((np.arange(n_clusters),), stat, vectorized=False, n_resamples=n_resamples,
+                                 method="percentile", confidence_level=0.95, rng=np.random.default_rng(seed))
+    return np.asarray(result.bootstrap_distribution, dtype=float)
+
+
 def cluster_bootstrap(n_clusters: int, statistic: Callable[[np.ndarray], float],
                       seed: int = SEED, n_resamples: int = N_RESAMPLES, max_undefined: float = 0.1) -> tuple[float, float] | None:
     """95% percentile interval of ``statistic(cluster indices)`` over resampled clusters.
@@ -74,20 +88,23 @@ def cluster_bootstrap(n_clusters: int, statistic: Callable[[np.ndarray], float],
     """
     if n_clusters < 2:
         return None
-
-    def stat(idx):
-        value = statistic(np.asarray(idx, dtype=int))
-        return np.nan if value is None else value
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # degenerate resamples (e.g. constant ratings) give NaN, handled below
-        result = stats.bootstrap((np.arange(n_clusters),), stat, vectorized=False, n_resamples=n_resamples,
-                                 method="percentile", confidence_level=0.95, rng=np.random.default_rng(seed))
-    values = np.asarray(result.bootstrap_distribution, dtype=float)
+    values = _bootstrap_distribution(n_clusters, statistic, seed, n_resamples)
     if np.isnan(values).mean() > max_undefined:
         return None
     low, high = np.nanpercentile(values, [2.5, 97.5])
     return float(low), float(high)
+
+
+def bootstrap_share(n_clusters: int, holds: Callable[[np.ndarray], bool | None], seed: int = SEED,
+                    n_resamples: int = N_RESAMPLES) -> tuple[float | None, int]:
+    """The share of resampled clusters in which ``holds(cluster indices)`` is true (None: undefined, left out), and
+    how many resamples were defined; the same resampling as ``cluster_bootstrap``."""
+    if n_clusters < 2:
+        return None, 0
+    values = _bootstrap_distribution(n_clusters, lambda idx: None if (h := holds(idx)) is None else float(h),
+                                     seed, n_resamples)
+    defined = int((~np.isnan(values)).sum())
+    return (float(np.nanmean(values)) if defined else None), defined
 
 
 def correlation(kind: str, x: Sequence[float], y: Sequence[float]) -> float | None:

@@ -82,7 +82,7 @@ def placement(jobs: list[dict], ratings: list, mt_block: dict, published_lengths
         sub = values[idx]
         return None if np.isnan(sub).all() else float(np.nanmean(sub))
 
-    rank = 1 + sum(v > mean for v in means.values())
+    rank = mt.rank_from_top(mean, means.values())
     lengths = {j["question_id"]: len(j["answer"]) for j in jobs}
     length = float(np.mean([lengths[q] for q in question_ids]))
     return {"model": LABEL, "assumption": ASSUMPTION, "n_questions": len(question_ids),
@@ -92,7 +92,7 @@ def placement(jobs: list[dict], ratings: list, mt_block: dict, published_lengths
             "gap_below_lowest": means[lowest] - mean,
             "published_means_range": [min(means.values()), max(means.values())],
             "mean_answer_chars": length,
-            "length_baseline": {"measure": mt.LENGTH_MEASURE, "rank": 1 + sum(v > length for v in published_lengths.values()),
+            "length_baseline": {"measure": mt.LENGTH_MEASURE, "rank": mt.rank_from_top(length, published_lengths.values()),
                                 "of": len(published_lengths) + 1},
             "question_ids": question_ids, "ratings": [None if np.isnan(v) else float(v) for v in values],
             "answer_generation": {"model": MODEL, **GENERATION}}

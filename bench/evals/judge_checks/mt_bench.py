@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.evals.mt_bench import NEED_REF_CATS, judge_prompt, load_data, read_jsonl
-from bench.judges.agreement_stats import N_RESAMPLES, SEED, cluster_bootstrap, correlation, correlation_pvalue
+from bench.judges.agreement_stats import bootstrap_share, cluster_bootstrap, correlation, correlation_pvalue
 from bench.judges.base import Rating
 
 SCORES_FILE = "gpt4_published_scores.csv"
@@ -48,9 +48,18 @@ def published_scores(folder: Path) -> dict[str, float]:
     return scores
 
 
+def answers_folder(folder: Path, answers_dir: Path | None = None) -> Path:
+    """Where the models' answer files are: ``answers_dir``, by default the data's ``model_answer`` (FastChat's layout)."""
+    return Path(answers_dir or folder / "model_answer")
+
+
+def answer_file(folder: Path, model: str, answers_dir: Path | None = None) -> Path:
+    return answers_folder(folder, answers_dir) / f"{model}.jsonl"
+
+
 def published_answers(folder: Path, model: str, answers_dir: Path | None = None) -> dict:
-    """question_id -> list of turns, from ``<answers_dir>/<model>.jsonl`` (default: the data's ``model_answer``)."""
-    path = Path(answers_dir or folder / "model_answer") / f"{model}.jsonl"
+    """question_id -> list of turns, from ``answer_file``."""
+    path = answer_file(folder, model, answers_dir)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: no answers for model {model!r}")
     answers = {}
@@ -100,8 +109,7 @@ def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens:
         for model in models:
             turns = answers[model].get(q["question_id"])
             if not turns:
-                where = Path(answers_dir or folder / "model_answer") / f"{model}.jsonl"
-                raise ValueError(f"{where}: no answer to question {q['question_id']}")
+                raise ValueError(f"{answer_file(folder, model, answers_dir)}: no answer to question {q['question_id']}")
             answer = cut(turns[0], tokenizer, answer_tokens)
             name, messages = judge_prompt(q, [answer, ""], prompts, refs, turn=1)
             ref = refs.get(q["question_id"]) if q["category"] in NEED_REF_CATS else None
@@ -175,20 +183,24 @@ def agreement(jobs: list[dict], ratings: list, gpt4: dict, models: list[str], qu
     return out
 
 
+def rank_from_top(value: float, others) -> int:
+    """1 + how many of ``others`` are strictly above ``value``: a tie does not push it down (tied with the last is
+    not last)."""
+    return 1 + int(sum(v > value for v in others))
+
+
 def lowest_placement(grid: np.ndarray, full: np.ndarray, ref_full: list[float], models: list[str], means) -> dict:
     """Where the judge ranks the model GPT-4 rates lowest (issue 20's held-back demand: last), and in what share of
-    question resamples it ranks it last (a tie is not last)."""
+    question resamples it ranks it last."""
     i = int(np.argmin(ref_full))
-    rank = 1 + int(sum(v > full[i] for j, v in enumerate(full) if j != i))  # last only if every other is above it
-    rng = np.random.default_rng(SEED)
-    last = []
-    for _ in range(N_RESAMPLES):
-        m = means(grid, rng.integers(0, grid.shape[1], grid.shape[1]))
-        if m is not None:
-            last.append(all(v > m[i] for j, v in enumerate(m) if j != i))
+
+    def last(values) -> bool:
+        return rank_from_top(values[i], np.delete(values, i)) == len(models)
+
+    rank = rank_from_top(full[i], np.delete(full, i))
+    share, defined = bootstrap_share(grid.shape[1], lambda idx: None if (m := means(grid, idx)) is None else last(m))
     return {"model": models[i], "gpt4": float(ref_full[i]), "judge_mean": float(full[i]), "rank": rank,
-            "of": len(models), "ranked_last": rank == len(models),
-            "ranked_last_share": float(np.mean(last)) if last else None, "n_resamples": len(last)}
+            "of": len(models), "ranked_last": rank == len(models), "ranked_last_share": share, "n_resamples": defined}
 
 
 def mean_answer_chars(folder: Path, models: list[str], question_ids: list, answers_dir: Path | None = None) -> dict[str, float]:
