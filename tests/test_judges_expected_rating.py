@@ -69,7 +69,7 @@ def _judge(tmp_path, server) -> LocalJudge:
     fake_gguf.write_bytes(b"not a model: the server here is a fake")
     judge = LocalJudge("local-qwen0.5b", model_path=fake_gguf, cache_path=tmp_path / "cache.sqlite")
     judge.ensure_started = lambda: setattr(judge, "base_url", server.base_url) or server.base_url
-    judge.render = lambda messages: f"<chat>{messages[-1]['content']}</chat>{RATING_PREFIX}"
+    judge.chat_prompt = lambda messages: f"<chat>{messages[-1]['content']}</chat>"
     return judge
 
 

@@ -64,6 +64,34 @@ def test_noexample_protocol_sends_the_example_free_prompt(tmp_path, fastchat_mes
     assert prompt.endswith("<assistant>" + RATING_PREFIX) and "[[5]]" not in prompt
 
 
+
+def test_ratings_come_back_in_the_callers_order_though_judged_in_prompt_order(tmp_path, data_dir):
+    """MT-Bench's evaluator asks question by question, turn 1 then turn 2, and the two turns' system prompts differ
+    after 3 tokens: llama.cpp, which re-evaluates only what follows the previous prompt's common prefix, would
+    evaluate every prompt whole. The judge sends them sorted (each prompt kind's system prompt and instruction
+    once, then each question's text) and gives each rating back to its own request."""
+    questions, prompts, refs, _ = load_data(data_dir / "mt_bench")
+    scores = {(81, 1): 3, (81, 2): 7, (82, 1): 4, (82, 2): 8}
+    jobs = [judge_prompt(q, [f"answer-{q['question_id']}-turn1", f"answer-{q['question_id']}-turn2"], prompts, refs, t)
+            for q in questions if q["question_id"] in (81, 82) for t in (1, 2)]
+
+    def answer(body):  # the rating the judge would give the answer of the turn this prompt judges
+        q = 81 if "answer-81-" in body["prompt"] else 82
+        return {str(scores[(q, 2 if f"answer-{q}-turn2" in body["prompt"] else 1)]): 0.0}
+
+    server = FakeCompletions(answer)
+    advanced = []
+    try:
+        judge = fake_local_judge(tmp_path, server, "local-qwen1.5b:noexample")
+        ratings = judge.rate([RatingRequest(messages=m) for _, m in jobs], progress=advanced.append)
+        judge.close()
+    finally:
+        server.close()
+    assert [r.rating for r in ratings] == [3, 7, 4, 8] and [r.error for r in ratings] == [None] * 4
+    assert server.prompts == sorted(server.prompts) and len(server.prompts) == 4 and sum(advanced) == 4
+    kinds = [next(name for name, m in jobs if judge.chat_prompt(example_free(m)) in p) for p in server.prompts]
+    assert kinds == ["single-v1-multi-turn"] * 2 + ["single-v1"] * 2  # "Please act ..." sorts before "You are ..."
+
 def test_explain_protocol_reads_the_rating_after_the_judges_own_words(tmp_path, fastchat_messages):
     def answer(body):
         if not body.get("stream"):  # the explanation: greedy, stopped before the judge writes its rating

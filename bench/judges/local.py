@@ -11,8 +11,8 @@ judge's settings, cache key and every result row:
   first. The server's ``/v1/completions`` returns the top-k log-probabilities of the next token (streamed, so
   only that token's distribution is computed); a second request with "1" appended splits "1" into the ratings
   1 and 10 (llama.cpp reuses the evaluated prefix, so it costs one token). The rating is E[rating] over 1..10
-  (bench.judges.expected_rating). Requests go out one at a time in the caller's order, so consecutive
-  judgments of answers to one question share the evaluated prompt prefix.
+  (bench.judges.expected_rating). Requests go out one at a time, in the order of their prompts (``rate``), so
+  neighbours share the longest evaluated prefix; the ratings come back in the caller's order.
 - ``noexample``: as ``expected`` on the prompt without the example rating of its format line.
 - ``explain``: the judge writes its explanation first (greedy, short), then E[rating] after its own "Rating: [[".
 - ``pairwise``: two answers in FastChat's pairwise prompt, reply forced to "[["; P(A), P(B), P(tie) in both orders,
@@ -130,10 +130,6 @@ class LocalJudge(OpenAICompatJudge):
         """The judge prompt as the model sees it: chat template + generation prompt (the reply not yet begun)."""
         return self.tokenizer().apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
-    def render(self, messages: list[dict]) -> str:
-        """The judge prompt with the reply begun: chat template + generation prompt + "Rating: [["."""
-        return self.chat_prompt(messages) + RATING_PREFIX
-
     def _stream_attempt(self, endpoint: str, body: dict, read) -> str:
         """One streamed completion: the JSON of the first token's top log-probabilities (raises _Retry/_Fatal)."""
         try:
@@ -195,7 +191,8 @@ class LocalJudge(OpenAICompatJudge):
                                                              "of its next-token probability on a rating")
         return Rating(dist.expected, raw_prefix + dist.summary())
 
-    def _rate_one(self, request: RatingRequest) -> Rating:
+    def _first_prompt(self, request: RatingRequest) -> str | Rating:
+        """The first prompt the judge is sent for ``request`` (the reply begun), or the Rating that says why none."""
         if self.rating_mode == "pairwise":
             return Rating(None, None, "request: the pairwise protocol compares two answers (prefer); it gives no "
                                       "single-answer rating")
@@ -205,9 +202,11 @@ class LocalJudge(OpenAICompatJudge):
                 messages = example_free(messages)
             except ValueError as err:
                 return Rating(None, None, f"request: {err}")
+        return self.chat_prompt(messages) + (EXPLAIN_PREFIX if self.rating_mode == "explain" else RATING_PREFIX)
+
+    def _rate_prompt(self, prompt: str) -> Rating:
         if self.rating_mode != "explain":
-            return self._rating_after(self.render(messages))
-        prompt = self.chat_prompt(messages) + EXPLAIN_PREFIX
+            return self._rating_after(prompt)
         text, error = self.explanation(prompt)
         if text is None:
             return Rating(None, None, f"request: {error}")
@@ -215,13 +214,20 @@ class LocalJudge(OpenAICompatJudge):
         return self._rating_after(prompt + said + "\n" + RATING_PREFIX, f"{EXPLAIN_PREFIX}{said}\n")
 
     def rate(self, requests: Sequence[RatingRequest], progress=None) -> list[Rating]:
+        """One rating per request, in the caller's order, judged in the order of their prompts: llama.cpp keeps the
+        previous prompt's evaluated tokens and evaluates only what follows the common prefix, and sorted neighbours
+        share the longest one (the system prompt and judge instruction of one prompt kind, then one question's
+        text). MT-Bench's caller order alternates turn 1 and turn 2, whose system prompts differ after 3 tokens."""
         if self.rating_mode == "greedy":
             return super().rate(requests, progress)
-        out = []
-        for request in requests:
-            out.append(self._rate_one(request))
+        prompts = [self._first_prompt(r) for r in requests]
+        out: list[Rating | None] = [p if isinstance(p, Rating) else None for p in prompts]
+        for i in sorted((i for i, p in enumerate(prompts) if isinstance(p, str)), key=prompts.__getitem__):
+            out[i] = self._rate_prompt(prompts[i])
             if progress:
                 progress(1)
+        if progress:
+            progress(sum(isinstance(p, Rating) for p in prompts))
         return out
 
     @property
