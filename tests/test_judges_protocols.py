@@ -83,12 +83,15 @@ def test_ratings_come_back_in_the_callers_order_though_judged_in_prompt_order(tm
     advanced = []
     try:
         judge = fake_local_judge(tmp_path, server, "local-qwen1.5b:noexample")
-        ratings = judge.rate([RatingRequest(messages=m) for _, m in jobs], progress=advanced.append)
+        no_format_line = RatingRequest(messages=[{"role": "user", "content": "Rate this: answer-81-turn1"}])
+        requests = [RatingRequest(messages=m) for _, m in jobs]
+        ratings = judge.rate(requests[:2] + [no_format_line] + requests[2:], progress=advanced.append)
         judge.close()
     finally:
         server.close()
-    assert [r.rating for r in ratings] == [3, 7, 4, 8] and [r.error for r in ratings] == [None] * 4
-    assert server.prompts == sorted(server.prompts) and len(server.prompts) == 4 and sum(advanced) == 4
+    assert [r.rating for r in ratings] == [3, 7, None, 4, 8]
+    assert [r.error is None for r in ratings] == [True, True, False, True, True] and "format line" in ratings[2].error
+    assert server.prompts == sorted(server.prompts) and len(server.prompts) == 4 and sum(advanced) == 5
     kinds = [next(name for name, m in jobs if judge.chat_prompt(example_free(m)) in p) for p in server.prompts]
     assert kinds == ["single-v1-multi-turn"] * 2 + ["single-v1"] * 2  # "Please act ..." sorts before "You are ..."
 

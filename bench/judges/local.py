@@ -226,8 +226,9 @@ class LocalJudge(OpenAICompatJudge):
             out[i] = self._rate_prompt(prompts[i])
             if progress:
                 progress(1)
-        if progress:
-            progress(sum(isinstance(p, Rating) for p in prompts))
+        refused = sum(isinstance(p, Rating) for p in prompts)
+        if progress and refused:
+            progress(refused)
         return out
 
     @property
