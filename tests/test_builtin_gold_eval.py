@@ -66,7 +66,8 @@ def test_embedded_teacher_is_neither_perfect_nor_hopeless():
 
     items = builtin.test_prompts()[:40]
     model, tokenizer = load_model("smollm2-135m"), load_tokenizer("smollm2-135m")
-    answers = generate_text(model, tokenizer, [i.messages for i in items], max_new_tokens=200, batch_size=8)
+    # One batch of 40: 200 decoding steps instead of 5 x 200 (50 s against 104 s here, the same four scores)
+    answers = generate_text(model, tokenizer, [i.messages for i in items], max_new_tokens=200, batch_size=40)
     summary = summarise(items, [builtin.verify(i, a) for i, a in zip(items, answers)])
     print("embedded teacher on 40 held-out prompts:", summary)
     assert 0.1 <= summary["prompt_level_strict_acc"] <= 0.9
