@@ -220,15 +220,14 @@ class LocalJudge(OpenAICompatJudge):
         text). MT-Bench's caller order alternates turn 1 and turn 2, whose system prompts differ after 3 tokens."""
         if self.rating_mode == "greedy":
             return super().rate(requests, progress)
-        prompts = [self._first_prompt(r) for r in requests]
-        out: list[Rating | None] = [p if isinstance(p, Rating) else None for p in prompts]
-        for i in sorted((i for i, p in enumerate(prompts) if isinstance(p, str)), key=prompts.__getitem__):
-            out[i] = self._rate_prompt(prompts[i])
+        out = [self._first_prompt(r) for r in requests]  # a prompt to send, or the Rating that refuses one
+        to_send = sorted((i for i, p in enumerate(out) if isinstance(p, str)), key=out.__getitem__)
+        if progress and len(to_send) < len(out):
+            progress(len(out) - len(to_send))
+        for i in to_send:
+            out[i] = self._rate_prompt(out[i])
             if progress:
                 progress(1)
-        refused = sum(isinstance(p, Rating) for p in prompts)
-        if progress and refused:
-            progress(refused)
         return out
 
     @property

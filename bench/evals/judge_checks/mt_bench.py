@@ -94,7 +94,8 @@ def cut(text: str, tokenizer, max_tokens: int | None) -> str:
 def build_jobs(folder: Path, n_questions: int, models: list[str], answer_tokens: int | None = None,
                tokenizer=None, given: dict | None = None, questions: list[dict] | None = None,
                answers_dir: Path | None = None) -> tuple[list[dict], dict]:
-    """One job per (question, model), question-major so consecutive prompts share their prefix in the judge.
+    """One job per (question, model), question-major, so a pairwise judge's consecutive comparisons share their
+    baseline answer (bench.judges.local sends them as a block; single-answer prompts it sorts itself).
     Each job also carries what a pairwise judge needs: the question, the answer, the baseline's answer and the
     reference answer (math, reasoning, coding). ``given``: model -> {question_id: turns} for a model without
     published answers (the floor reference's); ``questions``: these questions instead of the first ``n_questions``;
