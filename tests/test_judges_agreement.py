@@ -210,6 +210,33 @@ def test_shipped_length_baselines_are_what_the_data_gives(data_dir):
     assert compared >= 9  # five full MT-Bench checks and four with HH, all with a baseline
 
 
+def test_shipped_placements_agree_with_the_data_and_their_own_check(data_dir):
+    """A shipped `--place` block (models without a GPT-4 score) is the command's output: each model's mean is the
+    mean of its ratings, its rank is counted among the same file's MT-Bench model means, and its mean answer length
+    is recomputed from the data on the check's questions; a number edited by hand fails here."""
+    from bench.evals.judge_checks.mt_bench import mean_answer_chars
+    from bench.judges.agreement import SHIPPED_DIR
+
+    placed_files = 0
+    for path in sorted(SHIPPED_DIR.glob("*.json")):
+        result = json.loads(path.read_text())
+        block, mt = result.get("placed"), result.get("mt_bench")
+        if not block:
+            continue
+        placed_files += 1
+        assert mt and block["question_ids"] == mt["question_ids"], path.name
+        lengths = mean_answer_chars(data_dir / "mt_bench", list(block["models"]), block["question_ids"])
+        means = [v for v in mt["model_means"].values() if v is not None]
+        for name, one in block["models"].items():
+            assert name not in mt["model_means"] and one["ratings"] and None not in one["ratings"], (path.name, name)
+            assert one["mean"] == pytest.approx(sum(one["ratings"]) / len(one["ratings"]), abs=1e-3), (path.name, name)
+            assert one["rank"] == 1 + sum(v > one["mean"] for v in means) and one["of"] == len(means) + 1, (path.name, name)
+            assert one["ci95"][0] <= one["mean"] <= one["ci95"][1], (path.name, name)
+            assert one["mean_answer_chars"] == pytest.approx(lengths[name], abs=1e-3), (path.name, name)
+        assert block["order_by_judge"] == sorted(block["models"], key=lambda m: -block["models"][m]["mean"])
+    assert placed_files >= 1  # the default judge's check places the data's six unscored models
+
+
 def test_reports_quote_the_prompt_resampled_agreement_interval(tmp_path):
     """Answers to one prompt are not independent: 31 pairs on 13 prompts gave 0.68 [0.50, 0.81] as if independent and
     [0.47, 0.87] with prompts resampled; the summary quotes the latter (the shipped qwen0.5b check)."""

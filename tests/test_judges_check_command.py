@@ -258,7 +258,7 @@ def test_the_floor_is_placed_in_the_judges_own_mt_bench_check(fake_env, data_dir
         base = ["judge-check", "--judge", judge_id, "--data-dir", str(data_dir), "--out", str(out)]
         assert main(base + ["--references", "floor"]) == 2
         err = capsys.readouterr().err
-        assert "--references floor places a weaker model" in err and "Traceback" not in err and not out.exists()
+        assert "--references floor places models among the models" in err and "Traceback" not in err and not out.exists()
         assert main(base + ["--references", "mt_bench", "--questions", "2", "--models", models]) == 0
         assert main(base + ["--references", "floor"]) == 0
         result = json.loads(next(out.glob("*.json")).read_text())
@@ -269,6 +269,54 @@ def test_the_floor_is_placed_in_the_judges_own_mt_bench_check(fake_env, data_dir
         assert main(base + ["--references", "mt_bench", "--questions", "3", "--models", models]) == 0
         result = json.loads(next(out.glob("*.json")).read_text())
         assert result["mt_bench"]["n_questions"] == 3 and "floor" not in result
+
+
+def test_place_ranks_models_without_a_gpt4_score_among_the_checks_models(fake_env, data_dir, capsys):
+    """`--place`: models with answers but no GPT-4 score, judged on the MT-Bench check's questions with its prompts and
+    each ranked among its models alone; by hand from the length judge's rule. Bad names are refused before any
+    judging, and a later MT-Bench check drops the placement made in the earlier one."""
+    from bench.evals.judge_checks.mt_bench import published_answers
+
+    out = fake_env / "checks"
+    models, placed = ["gpt-4", "alpaca-13b", "chatglm-6b"], ["llama-13b", "dolly-v2-12b"]
+    with FaultyChatServer(length_judge) as server:
+        judge_id = f"openai:fake@{server.base_url}"
+        base = ["judge-check", "--judge", judge_id, "--data-dir", str(data_dir), "--out", str(out)]
+        for args, message in ((["--references", "placed"], "--references placed places the models of --place"),
+                              (["--references", "placed", "--place", "llama-13b,nosuch"], "nosuch.jsonl not found"),
+                              (["--place", " , "], "--place ' , ': name at least one model"),
+                              (["--references", "mt_bench", "--models", ",".join(models), "--place", "llama-13b,gpt-4"],
+                               "--place: gpt-4 already in the MT-Bench check"),
+                              (["--references", "placed", "--place", "llama-13b"],
+                               "--references placed places models among the models")):
+            assert main(base + args) == 2, args
+            err = capsys.readouterr().err
+            assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, (args, err)
+        assert not server.requests and not out.exists()
+        assert main(base + ["--references", "mt_bench", "--questions", "2", "--models", ",".join(models),
+                            "--place", "llama-13b, dolly-v2-12b,llama-13b"]) == 0
+        judged = [ANSWER.search(r["body"]["messages"][-1]["content"]).group(1) for r in server.requests]
+        [path] = out.glob("*.json")
+        result = json.loads(path.read_text())
+        printed = capsys.readouterr().out
+        assert main(base + ["--references", "mt_bench", "--questions", "3", "--models", ",".join(models)]) == 0
+        assert "placed" not in json.loads(path.read_text())  # placed in the earlier check: dropped with it
+    mt, block = result["mt_bench"], result["placed"]
+    assert set(mt["model_means"]) == set(models) and block["question_ids"] == mt["question_ids"] == [81, 91]
+    assert block["n_judgments"] == 4 and len(judged) == 6 + 4  # each placed model once, on the check's 2 questions
+    rating = lambda text: min(10, 1 + len(text) // 150)  # noqa: E731 - the fake judge's rule
+    means = {}
+    for name in placed:
+        answers = published_answers(data_dir / "mt_bench", name)
+        assert all(answers[q][0] in judged for q in (81, 91))  # whole answers, through the check's own prompts
+        means[name] = sum(rating(answers[q][0]) for q in (81, 91)) / 2
+        one = block["models"][name]
+        assert one["mean"] == pytest.approx(means[name]) and one["ratings"] == [rating(answers[q][0]) for q in (81, 91)]
+        above = sum(v > means[name] for v in mt["model_means"].values())  # ranked among the check's 3 models alone
+        assert (one["rank"], one["of"], one["ranked_last"]) == (1 + above, 4, above == 3)
+        assert one["mean_answer_chars"] == pytest.approx(sum(len(answers[q][0]) for q in (81, 91)) / 2)
+    assert block["order_by_judge"] == sorted(placed, key=lambda m: -means[m])
+    assert "placed (no GPT-4 score)" in printed and "llama-13b: rank, mean" in printed
 
 
 def test_the_floor_answers_are_generated_once_per_question_and_survive_a_torn_line(tmp_path, monkeypatch):

@@ -3,12 +3,14 @@ exact verifier.
 
     bench judge-check [--judge local-qwen0.5b:explain] [--questions 24] [--models a,b,...] [--hh-pairs 400]
                       [--verifier-pairs 120] [--references verifier,mt_bench,floor,hh] [--threads N] [--data-dir DIR]
-                      [--answers DIR --gpt4-judgments FILE]
+                      [--answers DIR --gpt4-judgments FILE] [--place MODELS]
 
 Without --judge: the embedded profile's default MT-Bench judge (bench.judges.DEFAULT_JUDGES, the one every table
 of that profile uses). Other models than the 25 published ones (a held-back set): ``--answers`` is the folder of
 their FastChat answer files, ``--gpt4-judgments`` GPT-4's judgments of them (FastChat's gpt-4_single.jsonl); pass
-``--out`` too, so this machine's check of the judge on the published models is not replaced.
+``--out`` too, so this machine's check of the judge on the published models is not replaced. Models with answers
+but no GPT-4 score: ``--place`` judges them on the MT-Bench check's questions and ranks each among its models
+(bench.evals.judge_checks.placed).
 
 The judging protocol is part of the judge id (``local-<model>:<mode>``, bench.judges.protocols); answers are
 judged whole (``--answer-tokens`` cuts only when given).
@@ -52,8 +54,11 @@ def register(sub) -> None:
     p.add_argument("--verifier-pairs", type=int, default=DEFAULT_VERIFIER_PAIRS,
                    help=f"at least this many answer pairs with different verifier scores (default {DEFAULT_VERIFIER_PAIRS})")
     p.add_argument("--references", default="verifier,mt_bench,floor,hh",
-                   help="which references to measure (verifier, mt_bench, floor, hh); floor places SmolLM2-135M's answers "
-                        "among the MT-Bench check's models (that check from the same run or an earlier one)")
+                   help="which references to measure (verifier, mt_bench, floor, placed, hh); floor places SmolLM2-135M's "
+                        "answers among the MT-Bench check's models (that check from the same run or an earlier one)")
+    p.add_argument("--place", default=None,
+                   help="comma-separated models with answers in --answers (default: the data's) but no GPT-4 score: each "
+                        "judged on the MT-Bench check's questions and placed among its models (adds the placed reference)")
     p.add_argument("--threads", type=int, default=None, help="threads of a local judge's server (default: as in evaluations, every core up to 4; "
                    "on a busy machine 1 is much faster than 2: llama.cpp's threads wait for each other)")
     p.add_argument("--judge-timeout", type=float, default=None, help="seconds to wait for one judge request")

@@ -16,13 +16,14 @@ from bench.evals.judge_checks import floor as fl
 from bench.evals.judge_checks import gpt4_judgments as gj
 from bench.evals.judge_checks import hh
 from bench.evals.judge_checks import mt_bench as mt
+from bench.evals.judge_checks import placed as pl
 from bench.evals.judge_checks import verifier as ver
 from bench.evals.judge_checks.length_baselines import add_length_baselines
 from bench.evals.mt_bench import load_data
 from bench.io import read_json
 from bench.judges import PairRequest, Rating, RatingRequest, default_judge_id, get_judge
-from bench.judges.agreement import (REFERENCES, _interval, _value, check_path, checks_dir, merge_previous,
-                                   previous_check, summary_text, write_check)
+from bench.judges.agreement import (PLACED_IN_MT_BENCH, REFERENCES, _interval, _value, check_path, checks_dir,
+                                   merge_previous, previous_check, summary_text, write_check)
 from bench.judges.agreement_stats import position_consistency
 from bench.judges.protocols import HH_PAIR_PROMPT_ID, HH_SINGLE_PROMPT_ID
 from bench.judges.validation import check_shortfall
@@ -44,14 +45,35 @@ def _validate(args) -> str | None:
     for name in ("questions", "answer_tokens", "verifier_pairs", "hh_pairs"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             return f"--{name.replace('_', '-')} must be at least 1 (got {getattr(args, name)})"
-    if refs & {"mt_bench", "floor", "hh"} and not args.data_dir:
-        return "the MT-Bench, floor and HH references need the data folder: pass --data-dir or set BENCH_DATA_DIR"
+    if "placed" in refs and not args.place:
+        return "--references placed places the models of --place: name them (comma-separated)"
+    if refs & {"mt_bench", "floor", "placed", "hh"} and not args.data_dir:
+        return ("the MT-Bench, floor, placed and HH references need the data folder: pass --data-dir or set "
+                "BENCH_DATA_DIR")
     if args.data_dir and not (Path(args.data_dir) / "mt_bench").is_dir():
         return f"{Path(args.data_dir) / 'mt_bench'} not found (the shared data folder holds mt_bench/)"
     if args.answers is not None and not Path(args.answers).is_dir():
         return f"--answers {args.answers}: not a folder (it holds the models' FastChat answer files, <model>.jsonl)"
     if args.gpt4_judgments is not None and not Path(args.gpt4_judgments).is_file():
         return f"--gpt4-judgments {args.gpt4_judgments}: not found (FastChat's gpt-4_single.jsonl)"
+    return None
+
+
+def _place_problem(args, folder: Path, reference: tuple | None) -> str | None:
+    """--place's models checked before any judging (a typo must not cost the hour the other references take): each
+    has an answer file, and none is a model of this run's MT-Bench check."""
+    try:
+        models = pl.parse_models(args.place, None)
+    except ValueError as err:
+        return str(err)
+    missing = [str(mt.answer_file(folder, m, args.answers)) for m in models
+               if not mt.answer_file(folder, m, args.answers).is_file()]
+    if missing:
+        return f"--place: {', '.join(missing)} not found (a model's FastChat answers, <model>.jsonl)"
+    try:  # an earlier check's models are known only once the judge's settings are: check_placed refuses those
+        pl.parse_models(args.place, {"model_means": dict.fromkeys(reference[0] if reference else [])})
+    except ValueError as err:
+        return str(err)
     return None
 
 
@@ -177,20 +199,43 @@ def check_mt_bench(judge, args, folder: Path, reference: tuple[list[str], dict, 
             "cut at --answer-tokens SmolLM2-tokenizer tokens", **source}
 
 
-def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
-    """A far weaker model's answers, judged as the MT-Bench check judged the published ones, placed among them."""
+def _placeable(mt_block: dict | None, judge, args, what: str) -> dict:
+    """The judge's MT-Bench check that ``what`` (floor, placed) is placed in; refused without one, or when it cut
+    its answers (the placed answers are judged whole)."""
     if not mt_block:
-        raise ValueError(f"--references floor places a weaker model among the models of the judge's MT-Bench check: "
+        raise ValueError(f"--references {what} places models among the models of the judge's MT-Bench check: "
                          f"measure mt_bench in the same run, or first (its check in {check_path(judge.id, args.out)})")
     if mt_block.get("answer_tokens"):
-        raise ValueError("--references floor: the MT-Bench check cut its answers (--answer-tokens); the floor model's "
-                         "answers are judged whole, so they cannot be placed among those")
+        raise ValueError(f"--references {what}: the MT-Bench check cut its answers (--answer-tokens); these answers "
+                         f"are judged whole, so they cannot be placed among those")
+    return mt_block
+
+
+def _published_lengths(folder: Path, mt_block: dict) -> dict[str, float]:
+    return mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"],
+                                mt_block.get("answers_dir"))
+
+
+def check_floor(judge, args, folder: Path, mt_block: dict | None) -> dict:
+    """A far weaker model's answers, judged as the MT-Bench check judged the published ones, placed among them."""
+    mt_block = _placeable(mt_block, judge, args, "floor")
     jobs = fl.build_jobs(folder, mt_block, Path(args.out or checks_dir()))
     ratings, seconds, _ = _rate_mt_bench(judge, jobs, f", {fl.MODEL}")
-    lengths = mt.mean_answer_chars(folder, list(mt_block["model_means"]), mt_block["question_ids"],
-                                   mt_block.get("answers_dir"))
-    return {**fl.placement(jobs, ratings, mt_block, lengths), "n_judgments": len(jobs), "wall_s": round(seconds, 1),
+    return {**fl.placement(jobs, ratings, mt_block, _published_lengths(folder, mt_block)), "n_judgments": len(jobs),
+            "wall_s": round(seconds, 1),
             "reference": f"{fl.LABEL}'s answers placed among the MT-Bench check's published models"}
+
+
+def check_placed(judge, args, folder: Path, mt_block: dict | None) -> dict:
+    """--place's models (answers, no GPT-4 score), judged as the MT-Bench check judged its models, placed among them."""
+    mt_block = _placeable(mt_block, judge, args, "placed")
+    models = pl.parse_models(args.place, mt_block)
+    jobs = pl.build_jobs(folder, mt_block, models, args.answers)
+    ratings, seconds, _ = _rate_mt_bench(judge, jobs, f", {len(models)} placed models")
+    return {**pl.placements(models, jobs, ratings, mt_block, _published_lengths(folder, mt_block)),
+            "n_judgments": len(jobs), "wall_s": round(seconds, 1), "question_ids": list(mt_block["question_ids"]),
+            "answers_dir": None if args.answers is None else str(args.answers),
+            "reference": "none: models without a GPT-4 score, each placed among the MT-Bench check's models"}
 
 
 def check_hh(judge, args, folder: Path) -> dict:
@@ -243,13 +288,16 @@ def run(args) -> int:
     problem = _validate(args)
     if problem:
         return _fail(problem)
-    asked = {r.strip() for r in args.references.split(",") if r.strip()}
+    asked = {r.strip() for r in args.references.split(",") if r.strip()} | ({"placed"} if args.place else set())
     refs = [r for r in REFERENCES if r in asked]
     folder = Path(args.data_dir) / "mt_bench" if args.data_dir else None
     try:  # read once; bad --models or a bad reference file fail before any judging
         reference = mt_bench_models(args, folder) if "mt_bench" in refs else None
     except (ValueError, FileNotFoundError) as err:
         return _fail(str(err))
+    problem = _place_problem(args, folder, reference) if "placed" in refs else None
+    if problem:
+        return _fail(problem)
     try:
         judge = get_judge(args.judge, api_key_env=args.judge_key_env, **_judge_options(args))
     except (ValueError, RuntimeError, OSError) as err:
@@ -262,9 +310,10 @@ def run(args) -> int:
     try:
         for ref in refs:
             before = judge.stats.as_dict()
-            if ref == "floor":
+            if ref in PLACED_IN_MT_BENCH:
                 earlier = previous_check(judge.id, described["settings"], args.out) or {}
-                result[ref] = check_floor(judge, args, folder, result.get("mt_bench") or earlier.get("mt_bench"))
+                check = {"floor": check_floor, "placed": check_placed}[ref]
+                result[ref] = check(judge, args, folder, result.get("mt_bench") or earlier.get("mt_bench"))
             else:
                 check = {"verifier": check_verifier, "mt_bench": partial(check_mt_bench, reference=reference),
                          "hh": check_hh}[ref]
@@ -352,6 +401,13 @@ def print_table(result: dict) -> None:
         base = floor.get("length_baseline")
         if base:
             rows.append(("", LENGTH_ROW + "rank", f"{base['rank']} of {base['of']}", "", "", ""))
+    placed = result.get("placed")
+    if placed:
+        for i, name in enumerate(placed["order_by_judge"]):
+            one = placed["models"][name]
+            rows.append(("placed (no GPT-4 score)" if i == 0 else "", f"{name}: rank, mean",
+                         f"{one['rank']} of {one['of']}, {_value(one['mean'])}", _interval(one["ci95"]),
+                         f"{one['n_questions']} q", f"{placed['wall_s']:.0f}" if i == 0 else ""))
     hh = result.get("hh")
     if hh:
         acc = hh["pairwise_accuracy"]

@@ -20,8 +20,10 @@ from bench.models import cache_dir
 
 from .files import judge_file_stem
 
-# A check's references, in the order `bench judge-check` runs them (the floor is placed in the MT-Bench check).
-REFERENCES = ("verifier", "mt_bench", "floor", "hh")
+# A check's references, in the order `bench judge-check` runs them (the floor and the --place models are placed in
+# the MT-Bench check).
+REFERENCES = ("verifier", "mt_bench", "floor", "placed", "hh")
+PLACED_IN_MT_BENCH = ("floor", "placed")
 # Settings that change what a judge says: a check made under others does not describe it.
 IDENTITY_SETTINGS = ("model", "model_sha256", "rating_mode", "protocol", "prompt_id", "prefix", "top_logprobs", "grammar",
                      "temperature")
@@ -192,13 +194,14 @@ def previous_check(judge_id: str, settings: dict, folder: Path | None = None) ->
 
 def merge_previous(result: dict, folder: Path | None = None) -> dict:
     """Keep the references of an earlier check of the same judge (same identity settings) that this run left out.
-    The floor placement is kept only with the MT-Bench check it was placed in (not when this run measured MT-Bench)."""
+    A placement (the floor, --place) is kept only with the MT-Bench check it was placed in (not when this run
+    measured MT-Bench)."""
     old = previous_check(result["judge"]["id"], result["judge"]["settings"], folder)
     if old is None:
         return result
     merged = dict(result)
     for ref in REFERENCES:
-        if ref == "floor" and "mt_bench" in result:
+        if ref in PLACED_IN_MT_BENCH and "mt_bench" in result:
             continue
         if ref not in merged and ref in old:
             merged[ref] = {**old[ref], "measured": old[ref].get("measured", old.get("created"))}

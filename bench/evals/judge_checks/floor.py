@@ -16,13 +16,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from methods.generate import generate_text
 
-from bench.judges.agreement_stats import cluster_bootstrap
-
 from . import mt_bench as mt
+from .placement import check_questions, place
 from .verifier import answer_model, append_cached_answers, read_cached_answers
 
 MODEL = "smollm2-135m"
@@ -55,12 +52,7 @@ def model_answers(questions: list[dict], cache_root: Path, data_version: dict) -
 
 def build_jobs(folder: Path, mt_block: dict, cache_root: Path) -> list[dict]:
     """The MT-Bench check's jobs for the floor model alone, on the questions ``mt_block`` (that check) graded."""
-    all_questions, _, _, versions = mt.load_data(folder)
-    questions = {q["question_id"]: q for q in all_questions}
-    wanted = mt_block.get("question_ids")
-    if not wanted or any(q not in questions for q in wanted):
-        raise ValueError(f"the MT-Bench check's question_ids {wanted!r} are not all in {folder}/question.jsonl")
-    chosen = [questions[q] for q in wanted]
+    chosen, versions = check_questions(folder, mt_block)
     answers = model_answers(chosen, cache_root, versions)
     jobs, _ = mt.build_jobs(folder, len(chosen), [MODEL], given={MODEL: answers}, questions=chosen)
     return jobs
@@ -69,30 +61,5 @@ def build_jobs(folder: Path, mt_block: dict, cache_root: Path) -> list[dict]:
 def placement(jobs: list[dict], ratings: list, mt_block: dict, published_lengths: dict[str, float]) -> dict:
     """Where the floor model's mean rating falls among the published models' means of the same check; and where its
     mean answer length falls among ``published_lengths`` (mt_bench.mean_answer_chars on the same questions)."""
-    question_ids = list(mt_block["question_ids"])
-    by_question = {j["question_id"]: (r.rating if r.rating is not None else np.nan) for j, r in zip(jobs, ratings)}
-    values = np.array([by_question.get(q, np.nan) for q in question_ids], dtype=float)
-    if np.isnan(values).all():
-        raise ValueError("the judge rated none of the floor model's answers")
-    mean = float(np.nanmean(values))
-    means = {m: v for m, v in mt_block["model_means"].items() if v is not None}
-    lowest = min(means, key=means.get)
-
-    def resampled_mean(idx):
-        sub = values[idx]
-        return None if np.isnan(sub).all() else float(np.nanmean(sub))
-
-    rank = mt.rank_from_top(mean, means.values())
-    lengths = {j["question_id"]: len(j["answer"]) for j in jobs}
-    length = float(np.mean([lengths[q] for q in question_ids]))
-    return {"model": LABEL, "assumption": ASSUMPTION, "n_questions": len(question_ids),
-            "n_failed": int(np.isnan(values).sum()), "mean": mean, "ci95": cluster_bootstrap(len(question_ids), resampled_mean),
-            "rank": rank, "of": len(means) + 1, "ranked_last": rank == len(means) + 1,
-            "lowest_published": {"model": lowest, "mean": means[lowest], "gpt4_score": mt_block["gpt4_scores"][lowest]},
-            "gap_below_lowest": means[lowest] - mean,
-            "published_means_range": [min(means.values()), max(means.values())],
-            "mean_answer_chars": length,
-            "length_baseline": {"measure": mt.LENGTH_MEASURE, "rank": mt.rank_from_top(length, published_lengths.values()),
-                                "of": len(published_lengths) + 1},
-            "question_ids": question_ids, "ratings": [None if np.isnan(v) else float(v) for v in values],
+    return {"model": LABEL, "assumption": ASSUMPTION, **place(MODEL, jobs, ratings, mt_block, published_lengths),
             "answer_generation": {"model": MODEL, **GENERATION}}
