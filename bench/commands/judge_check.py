@@ -62,18 +62,13 @@ def _validate(args) -> str | None:
 def _place_problem(args, folder: Path, reference: tuple | None) -> str | None:
     """--place's models checked before any judging (a typo must not cost the hour the other references take): each
     has an answer file, and none is a model of this run's MT-Bench check."""
-    try:
-        models = pl.parse_models(args.place, None)
+    try:  # an earlier check's models are known only once the judge's settings are: check_placed refuses those
+        models = pl.parse_models(args.place, {"model_means": dict.fromkeys(reference[0] if reference else [])})
     except ValueError as err:
         return str(err)
-    missing = [str(mt.answer_file(folder, m, args.answers)) for m in models
-               if not mt.answer_file(folder, m, args.answers).is_file()]
+    missing = [str(path) for path in (mt.answer_file(folder, m, args.answers) for m in models) if not path.is_file()]
     if missing:
         return f"--place: {', '.join(missing)} not found (a model's FastChat answers, <model>.jsonl)"
-    try:  # an earlier check's models are known only once the judge's settings are: check_placed refuses those
-        pl.parse_models(args.place, {"model_means": dict.fromkeys(reference[0] if reference else [])})
-    except ValueError as err:
-        return str(err)
     return None
 
 
